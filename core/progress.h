@@ -1,0 +1,38 @@
+// Progress on stderr for long work: a redrawn bar when stderr is a terminal, a plain line
+// every few seconds when it is not (logs, CI).  Silent for short jobs (first report after
+// `delay_s`).  Cheap to call often: it looks at the clock only every `check_every` calls.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace flowpic {
+
+class Progress {
+public:
+    // total: the amount of work (bytes, windows...) or 0 if unknown; unit: "B" formats
+    // as MB, anything else as a plain count.
+    Progress(std::string label, uint64_t total, std::string unit, bool enabled = true,
+             double delay_s = 1.0);
+    ~Progress();
+
+    // done: work done so far; items: a second counter shown as a rate (packets/s).
+    void update(uint64_t done, uint64_t items = 0, const char* items_name = "packets") {
+        if (!enabled_ || (++calls_ & 0x3fff) != 0) return;
+        report(done, items, items_name, false);
+    }
+    void finish(uint64_t done, uint64_t items = 0, const char* items_name = "packets");
+    void set_total(uint64_t total) { total_ = total; }
+
+private:
+    void report(uint64_t done, uint64_t items, const char* items_name, bool final);
+
+    std::string label_, unit_;
+    uint64_t total_;
+    bool enabled_, tty_, shown_ = false;
+    double delay_s_;
+    uint64_t calls_ = 0;
+    std::chrono::steady_clock::time_point start_, last_;
+};
+
+}  // namespace flowpic

@@ -1,0 +1,51 @@
+// Reads one capture (pcap or pcapng, any timestamp precision) through libpcap with
+// nanosecond timestamps.  RAII over pcap_t.  "-" reads standard input.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace flowpic {
+
+struct RawRecord {
+    int64_t ts_ns;
+    const uint8_t* data;  // valid until the next call to next()
+    uint32_t caplen, wirelen;
+};
+
+class CaptureReader {
+public:
+    explicit CaptureReader(const std::string& path);  // throws InputError
+    ~CaptureReader();
+    CaptureReader(const CaptureReader&) = delete;
+    CaptureReader& operator=(const CaptureReader&) = delete;
+
+    // Next record, or false at the end.  A file cut short inside its last record ends the
+    // capture with a warning (see warning()); any other read error throws InputError.
+    bool next(RawRecord& rec);
+
+    int link_type() const { return dlt_; }
+    const std::string& path() const { return path_; }
+    uint64_t bytes_read() const;   // position in the file (0 for stdin)
+    uint64_t total_bytes() const { return size_; }  // file size (0 for stdin)
+    const std::string& warning() const { return warning_; }  // "" when none
+
+private:
+    struct Impl;
+    std::string path_;
+    void* pcap_ = nullptr;  // pcap_t*
+    int dlt_ = 0;
+    uint64_t size_ = 0;
+    std::string warning_;
+};
+
+// True if the file starts with a pcap or pcapng magic number.
+bool looks_like_capture(const std::string& path);
+
+// Expands inputs: files as given, directories walked recursively (sorted; only files
+// that look like captures), "-" kept.  Throws InputError for a missing path or a
+// directory holding no capture.
+std::vector<std::string> expand_capture_inputs(const std::vector<std::string>& inputs);
+
+}  // namespace flowpic
