@@ -32,7 +32,6 @@ public:
     const std::string& warning() const { return warning_; }  // "" when none
 
 private:
-    struct Impl;
     std::string path_;
     void* pcap_ = nullptr;  // pcap_t*
     int dlt_ = 0;

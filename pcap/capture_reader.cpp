@@ -1,0 +1,137 @@
+#include "pcap/capture_reader.h"
+
+#include <pcap.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+
+#include "core/error.h"
+
+namespace flowpic {
+
+namespace {
+
+// libpcap's messages are clear but long; keep them and add what the user can act on.
+std::string open_error_text(const std::string& errbuf) {
+    if (errbuf.find("unknown file format") != std::string::npos)
+        return "not a pcap or pcapng capture (unknown file format)";
+    return errbuf;
+}
+
+}  // namespace
+
+CaptureReader::CaptureReader(const std::string& path) : path_(path) {
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t* p = nullptr;
+    if (path == "-") {
+        p = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+        if (!p) throw input_error("<stdin>", open_error_text(errbuf));
+    } else {
+        struct stat st;
+        if (stat(path.c_str(), &st) != 0) throw input_error(path, std::strerror(errno));
+        if (S_ISDIR(st.st_mode)) throw input_error(path, "is a directory");
+        if (st.st_size == 0) throw input_error(path, "empty file (not a capture)");
+        size_ = uint64_t(st.st_size);
+        p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+        if (!p) throw input_error(path, open_error_text(errbuf));
+    }
+    pcap_ = p;
+    dlt_ = pcap_datalink(p);
+}
+
+CaptureReader::~CaptureReader() {
+    // pcap_close would fclose(stdin) for "-"; that is fine: stdin is read once.
+    if (pcap_) pcap_close(static_cast<pcap_t*>(pcap_));
+}
+
+bool CaptureReader::next(RawRecord& rec) {
+    auto* p = static_cast<pcap_t*>(pcap_);
+    struct pcap_pkthdr* hdr;
+    const u_char* data;
+    int rc = pcap_next_ex(p, &hdr, &data);
+    if (rc == 1) {
+        rec.ts_ns = int64_t(hdr->ts.tv_sec) * 1000000000 + int64_t(hdr->ts.tv_usec);
+        rec.data = data;
+        rec.caplen = hdr->caplen;
+        rec.wirelen = hdr->len;
+        return true;
+    }
+    if (rc == PCAP_ERROR_BREAK) return false;  // end of file
+    std::string err = pcap_geterr(p);
+    // A capture that was killed mid-write ends inside its last record; what came before
+    // is good data.  tcpdump and tshark treat it the same way (a warning).
+    if (err.find("truncated") != std::string::npos || err.find("cut short") != std::string::npos) {
+        warning_ = "capture cut short inside its last record (" + err + "); read up to there";
+        return false;
+    }
+    throw input_error(path_ == "-" ? "<stdin>" : path_, "read error: " + err);
+}
+
+uint64_t CaptureReader::bytes_read() const {
+    if (path_ == "-") return 0;
+    FILE* f = pcap_file(static_cast<pcap_t*>(pcap_));
+    long pos = f ? std::ftell(f) : -1;
+    return pos < 0 ? 0 : uint64_t(pos);
+}
+
+bool looks_like_capture(const std::string& path) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return false;
+    uint8_t m[4];
+    bool ok = std::fread(m, 1, 4, f) == 4;
+    std::fclose(f);
+    if (!ok) return false;
+    uint32_t le = uint32_t(m[0]) | uint32_t(m[1]) << 8 | uint32_t(m[2]) << 16 | uint32_t(m[3]) << 24;
+    switch (le) {
+        case 0xa1b2c3d4: case 0xd4c3b2a1:  // pcap, microseconds (either byte order)
+        case 0xa1b23c4d: case 0x4d3cb2a1:  // pcap, nanoseconds
+        case 0x0a0d0d0a:                    // pcapng section header block
+            return true;
+        default:
+            return false;
+    }
+}
+
+namespace {
+void walk(const std::string& dir, std::vector<std::string>& out) {
+    DIR* d = opendir(dir.c_str());
+    if (!d) throw input_error(dir, std::string("cannot read directory: ") + std::strerror(errno));
+    std::vector<std::string> names;
+    while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n != "." && n != "..") names.push_back(n);
+    }
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) {
+        std::string p = dir + (dir.empty() || dir.back() == '/' ? "" : "/") + n;
+        struct stat st;
+        if (stat(p.c_str(), &st) != 0) continue;  // dangling link
+        if (S_ISDIR(st.st_mode)) walk(p, out);
+        else if (S_ISREG(st.st_mode) && looks_like_capture(p)) out.push_back(p);
+    }
+}
+}  // namespace
+
+std::vector<std::string> expand_capture_inputs(const std::vector<std::string>& inputs) {
+    std::vector<std::string> out;
+    for (const auto& in : inputs) {
+        if (in == "-") { out.push_back(in); continue; }
+        struct stat st;
+        if (stat(in.c_str(), &st) != 0) throw input_error(in, std::strerror(errno));
+        if (S_ISDIR(st.st_mode)) {
+            size_t before = out.size();
+            walk(in, out);
+            if (out.size() == before) throw input_error(in, "directory holds no pcap or pcapng capture");
+        } else {
+            out.push_back(in);
+        }
+    }
+    return out;
+}
+
+}  // namespace flowpic
