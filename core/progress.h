@@ -1,6 +1,6 @@
 // Progress on stderr for long work: a redrawn bar when stderr is a terminal, a plain line
 // every few seconds when it is not (logs, CI).  Silent for short jobs (first report after
-// `delay_s`).  Cheap to call often: it looks at the clock only every `check_every` calls.
+// `delay_s`).  update() reads the clock: callers call it every few thousand items.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -18,8 +18,7 @@ public:
 
     // done: work done so far; items: a second counter shown as a rate (packets/s).
     void update(uint64_t done, uint64_t items = 0, const char* items_name = "packets") {
-        if (!enabled_ || (++calls_ & 0x3fff) != 0) return;
-        report(done, items, items_name, false);
+        if (enabled_) report(done, items, items_name, false);
     }
     void finish(uint64_t done, uint64_t items = 0, const char* items_name = "packets");
     void set_total(uint64_t total) { total_ = total; }
@@ -31,7 +30,6 @@ private:
     uint64_t total_;
     bool enabled_, tty_, shown_ = false;
     double delay_s_;
-    uint64_t calls_ = 0;
     std::chrono::steady_clock::time_point start_, last_;
 };
 

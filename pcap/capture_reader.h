@@ -2,6 +2,7 @@
 // nanosecond timestamps.  RAII over pcap_t.  "-" reads standard input.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +38,10 @@ private:
     int dlt_ = 0;
     uint64_t size_ = 0;
     std::string warning_;
+    std::FILE* open_mapped(const std::string& path);
+    void* map_ = nullptr;             // the mapped capture, when mmap worked
+    static constexpr size_t kBufferSize = 1 << 20;
+    std::unique_ptr<char[]> buffer_;  // stdio buffer of the capture's FILE; outlives pcap_
 };
 
 // True if the file starts with a pcap or pcapng magic number.

@@ -66,7 +66,7 @@ void extract_one(CaptureReader& reader, const ExtractOptions& opts, PacketSink& 
         ++st.packets;
         FlowHit hit = table.add(pkt);
         sink.packet(pkt, hit);
-        progress.update(bytes_before + reader.bytes_read(), st.records, "records");
+        if ((st.records & 0xffff) == 0) progress.update(bytes_before + reader.bytes_read(), st.records, "records");
     }
     table.flush();
     sink.end_capture();

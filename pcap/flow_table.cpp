@@ -32,6 +32,15 @@ inline uint64_t mix(uint64_t x) {  // splitmix64 finaliser
     return x ^ (x >> 31);
 }
 
+// Keys compare as five machine words instead of a memcmp call (hot: every packet).
+inline bool same_key(const FiveTuple& a, const FiveTuple& b) {
+    static_assert(sizeof(FiveTuple) == 38, "FiveTuple layout");
+    uint64_t x[5] = {}, y[5] = {};
+    std::memcpy(x, &a, sizeof a);
+    std::memcpy(y, &b, sizeof b);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
 uint64_t hash_key(const FiveTuple& k) {
     uint64_t w[4];
     std::memcpy(&w[0], k.src.data(), 8);
@@ -133,7 +142,7 @@ uint32_t FlowTable::find_or_insert(const FiveTuple& key, bool& found) {
     size_t j = h & mask;
     for (; buckets_[j]; j = (j + 1) & mask) {
         Slot& s = flows_[buckets_[j] - 1];
-        if (s.hash == h && s.key == key) { found = true; return buckets_[j] - 1; }
+        if (s.hash == h && same_key(s.key, key)) { found = true; return buckets_[j] - 1; }
     }
     found = false;
     uint32_t i;
