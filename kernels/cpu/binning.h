@@ -1,0 +1,149 @@
+// Binning: one window's packet list -> one FlowPic (a 2D histogram of packet size
+// against arrival time).  This file holds the options every binning implementation
+// shares, the one per-packet bin rule they must all follow, and the scalar reference
+// (binning_ref.cpp), which is the oracle for the AVX2, sparse-optimised and CUDA
+// versions; those live in their own files and take the same arguments.
+//
+// The rule reproduces the FlowPic authors' numpy code, generalised to resolution N:
+//   size_norm = size * N / 1500                      (double, multiply first)
+//   ts_norm   = (t - t0) / D * N                     (double, in microseconds)
+//   H = numpy.histogram2d(size_norm, ts_norm, bins=(range(0, N+1), range(0, N+1)))
+// rows are packet size, columns are time.  numpy finds the bin with searchsorted on the
+// integer edges (right side) and moves a value equal to the last edge into the last bin,
+// so for x in [0, N) the bin is floor(x) of the double as computed, x == N gives N-1,
+// and x < 0, x > N or NaN are dropped.  The double operations and their order are part
+// of the contract: (a / D) * N can land on 299.99999999999994 where the exact value is
+// 300, and numpy then says bin 299; so must every implementation.
+//   span:  t0 = the first packet's time, D = last - first (packets are sorted by time).
+//   fixed: t0 = 0 (the window start), D = length_us; packets after length_us are dropped.
+//   D == 0 (one packet, or all at the same time; or length_us == 0): every packet goes
+//          to column 0.  numpy would compute 0/0 = NaN and drop them all; the reference
+//          script tests/make_binning_fixtures.py applies the same rule before numpy.
+// Sizes above 1500 map beyond N and are dropped (prep drops or clips them earlier).
+//
+// Values: count = packets in the pixel (the authors); binary = 1 where any packet fell
+// (the seed).  Direction: none = one channel, direction ignored; grey = one channel,
+// 200 where a client->server (dir 1) packet fell, else 50 where only server->client
+// packets fell (the seed; `values` is ignored in grey); channels = two channels,
+// channel 0 = client->server (dir 1, "upstream"), channel 1 = server->client (dir 0),
+// each holding the value mode's values.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/packet_list.h"
+
+namespace flowpic {
+
+enum class Normalize : uint8_t { span, fixed };
+enum class ValueMode : uint8_t { count, binary };
+enum class Direction : uint8_t { none, grey, channels };
+
+constexpr int kMtu = 1500;          // the size axis spans 0..1500 bytes
+constexpr int kMaxResolution = 1500;
+
+struct BinningOptions {
+    int resolution = 1500;  // N: the image is C x N x N, 1 <= N <= 1500
+    Normalize normalize = Normalize::span;
+    ValueMode values = ValueMode::count;
+    Direction direction = Direction::none;
+};
+
+// Flag values as the command lines spell them ("span", "fixed", "count", "binary",
+// "none", "grey", "channels", and the resolution as a decimal integer).  Parsing
+// throws UsageError naming the flag and the accepted values.
+Normalize parse_normalize(const std::string& s);
+ValueMode parse_values(const std::string& s);
+Direction parse_direction(const std::string& s);
+int parse_resolution(const std::string& s);
+const char* to_string(Normalize n);
+const char* to_string(ValueMode v);
+const char* to_string(Direction d);
+// "resolution=64 normalize=span values=count direction=none" (logs, model metadata).
+std::string format_options(const BinningOptions& opts);
+void validate(const BinningOptions& opts);  // UsageError if resolution is out of range
+
+inline int channels(const BinningOptions& opts) {
+    return opts.direction == Direction::channels ? 2 : 1;
+}
+// Floats (or uint16s) in one image: C * N * N.
+inline size_t image_size(const BinningOptions& opts) {
+    return size_t(channels(opts)) * size_t(opts.resolution) * size_t(opts.resolution);
+}
+
+// The per-window part of the rule: t0 and D from the options and the window.
+struct TimeAxis {
+    int64_t t0 = 0;
+    int64_t span = 0;  // D; 0 means "every packet in column 0"
+};
+inline TimeAxis time_axis(const PacketListView& w, Normalize norm) {
+    TimeAxis a;
+    if (norm == Normalize::fixed) {
+        a.span = w.length_us;
+    } else if (w.count > 0) {
+        a.t0 = w.packets[0].t_us;
+        a.span = int64_t(w.packets[w.count - 1].t_us) - a.t0;
+    }
+    return a;
+}
+
+// numpy's bin for a normalised coordinate x on edges 0, 1, ..., n: -1 when dropped.
+inline int numpy_bin(double x, int n) {
+    if (!(x >= 0.0 && x <= double(n))) return -1;  // also drops NaN
+    int b = int(x);                                // x >= 0: truncation is floor
+    return b == n ? n - 1 : b;
+}
+
+// The pixel (row = size bin, col = time bin) of one packet; false when dropped.
+// Keep these operations and their order: they are what numpy computes.
+inline bool packet_pixel(const WindowPacket& p, const TimeAxis& a, int n, int& row, int& col) {
+    row = numpy_bin(double(p.size) * double(n) / double(kMtu), n);
+    if (a.span == 0) {
+        col = 0;
+    } else {
+        col = numpy_bin(double(int64_t(p.t_us) - a.t0) / double(a.span) * double(n), n);
+    }
+    return row >= 0 && col >= 0;
+}
+
+// Channel of a packet's pixel: 0 unless direction == channels (then 0 = dir 1).
+inline int packet_channel(const WindowPacket& p, Direction d) {
+    return d == Direction::channels && p.dir == 0 ? 1 : 0;
+}
+
+// ---- dense: out is [batch][C][N][N], row-major, zeroed here -------------------------
+void bin_dense_ref(const PacketListView* windows, size_t batch, const BinningOptions& opts,
+                   float* out);
+// Same image as uint16 for export; counts saturate at 65535.
+void bin_dense_u16_ref(const PacketListView* windows, size_t batch, const BinningOptions& opts,
+                       uint16_t* out);
+
+// ---- sparse: the non-zero pixels of each window, sorted by (channel, row, col) ------
+struct SparsePixel {
+    uint16_t channel;
+    uint16_t row;  // size bin
+    uint16_t col;  // time bin
+    uint16_t reserved;
+    float value;
+};
+static_assert(sizeof(SparsePixel) == 12, "SparsePixel is a packed 12-byte record");
+
+// A batch in CSR form: window i owns pixels[offsets[i] .. offsets[i+1]).
+struct SparseBatch {
+    std::vector<SparsePixel> pixels;
+    std::vector<uint32_t> offsets;  // batch + 1 entries
+    size_t size() const { return offsets.empty() ? 0 : offsets.size() - 1; }
+};
+
+// Appends one window's pixels to out (cleared first by the batch version).
+void bin_sparse_ref(const PacketListView& window, const BinningOptions& opts,
+                    std::vector<SparsePixel>& out);
+void bin_sparse_ref(const PacketListView* windows, size_t batch, const BinningOptions& opts,
+                    SparseBatch& out);
+
+// Writes the dense C x N x N image of a pixel list into out (zeroed here).
+void densify(const SparsePixel* pixels, size_t count, const BinningOptions& opts, float* out);
+
+}  // namespace flowpic
