@@ -1,0 +1,45 @@
+// The binning flags shared by flowpic-prep, flowpic-render and flowpic-train:
+// --resolution N, --normalize span|fixed, --values count|binary, --direction none|grey|channels.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "kernels/cpu/binning.h"
+
+namespace flowpic {
+
+struct BinningFlags {
+    int resolution = 1500;
+    std::string normalize = "span", values = "count", direction = "none";
+
+    void add_to(CLI::App& app) {
+        app.add_option("--resolution", resolution, "image side N (1..1500; the authors: 1500)")
+            ->default_val(resolution)->group("Binning");
+        app.add_option("--normalize", normalize,
+                       "time axis: span (first..last packet, the authors) or fixed (window start..end)")
+            ->default_val(normalize)->group("Binning");
+        app.add_option("--values", values, "count (packets per pixel, the authors) or binary (1 where any fell, the seed)")
+            ->default_val(values)->group("Binning");
+        app.add_option("--direction", direction,
+                       "none, grey (the seed: 200 client->server, 50 server->client only) or channels (one per direction)")
+            ->default_val(direction)->group("Binning");
+    }
+    // UsageError naming the flag for a bad value.
+    BinningOptions options() const {
+        BinningOptions o;
+        o.resolution = resolution;
+        o.normalize = parse_normalize(normalize);
+        o.values = parse_values(values);
+        o.direction = parse_direction(direction);
+        validate(o);
+        return o;
+    }
+};
+
+inline nlohmann::json binning_json(const BinningOptions& o) {
+    return {{"resolution", o.resolution}, {"normalize", to_string(o.normalize)}, {"values", to_string(o.values)},
+            {"direction", to_string(o.direction)}};
+}
+
+}  // namespace flowpic

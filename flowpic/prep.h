@@ -1,0 +1,51 @@
+// Captures -> labelled windows -> dataset file: the pipeline behind flowpic-prep, and the
+// unlabelled streaming form used by flowpic-render and flowpic-infer on captures.  One
+// pass over the captures; memory is bounded by the packets of live flows.
+#pragma once
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "flowpic/labels.h"
+#include "flowpic/split.h"
+#include "flowpic/windowing.h"
+#include "pcap/extractor.h"
+
+namespace flowpic {
+
+struct PrepOptions {
+    ExtractOptions extract;
+    WindowOptions windows;
+    SplitFractions split;
+    uint64_t seed = 1;
+    std::string binning_json = "{}";  // default binning recorded for render/train/infer
+};
+
+struct PrepReport {
+    ExtractStats extract;
+    WindowStats windows;
+    std::vector<std::pair<std::string, CaptureLabel>> not_labelled;  // excluded or unmatched captures
+    std::vector<std::string> classes;
+    SplitPlan plan;
+    size_t window_count = 0;
+    uint64_t packet_count = 0;
+    size_t captures_with_windows = 0;
+};
+
+// Labels every capture first (unlabelled ones are reported in the result and not read),
+// then windows the labelled ones into `out_path`.  Throws InputError when no capture has
+// a label or no window survives the rules (the file is then not written).
+PrepReport prepare_dataset(const std::vector<std::string>& captures, const LabelSource& labels,
+                           const PrepOptions& opts, const std::string& out_path);
+
+// The windows of captures, without labels, as they are cut: emit(capture_path, window).
+using CaptureWindowSink = std::function<void(const std::string& capture, Window&& w)>;
+WindowStats window_captures(const std::vector<std::string>& captures, const ExtractOptions& extract,
+                            const WindowOptions& windows, const CaptureWindowSink& emit,
+                            ExtractStats& extract_stats);
+
+// The settings JSON stored in a dataset ("prep" object of its meta section).
+std::string prep_settings_json(const PrepOptions& opts, const LabelSource& labels);
+
+}  // namespace flowpic
