@@ -4,6 +4,7 @@
 
 #include "apps/binning_flags.h"
 #include "apps/cli.h"
+#include "apps/window_flags.h"
 #include "flowpic/dataset_file.h"
 #include "flowpic/dataset_stats.h"
 #include "flowpic/prep.h"
@@ -82,25 +83,17 @@ int main(int argc, char** argv) {
     CLI::App app(kDescription, "flowpic-prep");
     app.footer(kFooter);
     std::vector<std::string> inputs;
-    std::string out, stats_path, label, label_map, builtin, flows = "uni", split = "0.8,0.1,0.1";
-    bool label_from_dir = false, clip = false, json = false, quiet = false;
+    std::string out, stats_path, label, label_map, builtin, split = "0.8,0.1,0.1";
+    bool label_from_dir = false, json = false, quiet = false;
     PrepOptions opt;
     BinningFlags binning;
 
     app.add_option("inputs", inputs, "capture files or directories (walked recursively); - reads stdin");
     app.add_option("-o,--output", out, "the dataset file to write");
     app.add_option("--stats", stats_path, "print the contents of an existing dataset file and exit");
-    auto* g = "Windows";
-    app.add_option("--flows", flows, "uni: each direction its own flow (the authors); bi: both directions, tagged (the seed)")
-        ->default_val(flows)->group(g);
-    app.add_option("--window", opt.windows.window_s, "window length in seconds")->default_val(60.0)->group(g);
-    app.add_option("--overlap", opt.windows.overlap, "overlap of consecutive windows, fraction 0..0.9")->default_val(0.0)->group(g);
-    app.add_option("--min-packets", opt.windows.min_packets, "fewer packets drop the window")->default_val(10)->group(g);
-    app.add_option("--min-span", opt.windows.min_span_s,
-                   "a window's first-to-last packet time must exceed this (seconds; default window*50/60; 0 = off)")
-        ->group(g);
-    app.add_flag("--clip-sizes", clip, "clip sizes above 1500 to 1500 (default: drop those packets, as the authors)")->group(g);
-    g = "Labels (one of)";
+    WindowFlags wf;
+    wf.add_to(app);
+    auto* g = "Labels (one of)";
     auto* l1 = app.add_option("--label", label, "every capture is this class")->group(g);
     auto* l2 = app.add_flag("--label-from-dir", label_from_dir, "class = the capture's parent directory name")->group(g);
     auto* l3 = app.add_option("--label-map", label_map, "rules file: lines pattern<TAB>class (docs/LABELS.md)")->group(g);
@@ -112,16 +105,6 @@ int main(int argc, char** argv) {
     app.add_option("--split", split, "train,validation,test fractions, grouped by capture, stratified by class")
         ->default_val(split)->group(g);
     app.add_option("--seed", opt.seed, "seed of the split")->default_val(1)->group(g);
-    g = "Extraction";
-    app.add_flag("--skip-empty-tcp", opt.extract.skip_empty_tcp, "drop TCP segments without payload")->group(g);
-    app.add_flag("--skip-dns", opt.extract.skip_dns, "drop DNS/mDNS packets (port 53, 5353)")->group(g);
-    app.add_option("--idle-timeout", opt.extract.flows.idle_timeout_s, "seconds without a packet that end a flow")
-        ->default_val(120.0)->check(CLI::PositiveNumber)->group(g);
-    app.add_option("--active-timeout", opt.extract.flows.active_timeout_s, "longest flow, seconds")
-        ->default_val(3600.0)->check(CLI::PositiveNumber)->group(g);
-    app.add_option("--max-flows", opt.extract.flows.max_flows, "flows tracked at once")
-        ->default_val(size_t(1) << 20)->check(CLI::PositiveNumber)->group(g);
-    app.add_flag("--keep-going", opt.extract.keep_going, "report a bad capture and go on with the others")->group(g);
     binning.add_to(app);
     app.add_flag("--json", json, "print the report (or --stats) as JSON on stdout");
     app.add_flag("-q,--quiet", quiet, "no progress or report on stderr");
@@ -136,9 +119,9 @@ int main(int argc, char** argv) {
         }
         if (inputs.empty()) throw UsageError("no input captures");
         if (out.empty()) throw UsageError("no output: give -o DATASET");
-        opt.windows.view = parse_flow_view(flows);
-        opt.windows.sizes = clip ? SizeRule::kClip : SizeRule::kDrop;
-        opt.windows.validate();
+        wf.finalize();
+        opt.windows = wf.windows;
+        opt.extract = wf.extract;
         opt.split = parse_split(split);
         opt.binning_json = binning_json(binning.options()).dump();
         opt.extract.progress = !quiet;

@@ -87,8 +87,9 @@ SynthSummary synth_run(const SynthOptions& opt);
 uint64_t synth_write_pcap(const SynthFlow& flow, const std::string& path);
 
 // Streams a k-way merge of captures into one, ordered by timestamp (ties by input order);
-// only one record per input is held.  Returns packets written.
+// only one record per input is held.  More than max_fan_in inputs are merged in groups
+// through temp files beside `out` (open-file limits).  Returns packets written.
 uint64_t synth_merge_pcaps(const std::vector<std::string>& inputs, const std::string& out,
-                           bool progress);
+                           bool progress, size_t max_fan_in = 256);
 
 }  // namespace flowpic

@@ -1,0 +1,223 @@
+// flowpic-render: FlowPics as PNGs for people and .npy arrays for numpy users, from a
+// dataset file or straight from captures.
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "apps/binning_flags.h"
+#include "apps/cli.h"
+#include "apps/window_flags.h"
+#include "core/atomic_file.h"
+#include "core/fs.h"
+#include "core/progress.h"
+#include "flowpic/dataset_file.h"
+#include "flowpic/labels.h"
+#include "flowpic/npy.h"
+#include "flowpic/png_image.h"
+#include "flowpic/prep.h"
+#include "pcap/capture_reader.h"
+
+using namespace flowpic;
+
+namespace {
+
+const char* kDescription =
+    "flowpic-render: bin windows into FlowPics and write them as PNG pictures (--png DIR),\n"
+    "one .npy per window (--npy DIR, shape C x N x N), or the whole set as arrays for\n"
+    "training elsewhere (--npy-dataset DIR: X.npy N x C x H x W, y.npy int64 class\n"
+    "indices, split.npy uint8 0 train / 1 val / 2 test, classes.txt).  Input: a dataset\n"
+    "file from flowpic-prep, or captures (windowed with the --window... flags; class\n"
+    "'capture', split train).\n";
+
+const char* kFooter =
+    "\nExamples:\n"
+    "  flowpic-render data.fpd --png out/png --limit 3 --resolution 64     # 3 per class\n"
+    "  flowpic-render data.fpd --npy-dataset out/np --resolution 32 --values binary\n"
+    "  flowpic-render call.pcap --png out/call --window 30 --direction channels\n"
+    "\nFile names: <class>_<capture>_f<flow>_<view>_w<window>.png|.npy.  PNGs: white\n"
+    "background, darker = more packets (log scale), time left to right, size bottom to top;\n"
+    "with --direction channels, red = client->server, blue = server->client.\n"
+    "\nExit codes: 0 success, 1 bad input (one line on stderr naming the file), 2 usage error.\n";
+
+struct Item {
+    std::string cls, capture;
+    uint8_t split;
+    uint32_t label;
+    uint64_t flow_id;
+    DirView view;
+    uint32_t index;
+    PacketListView packets;
+};
+
+std::string file_stem(const Item& it) {
+    std::string cap = capture_stem(it.capture);
+    for (char& c : cap)
+        if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') c = '_';
+    return it.cls + "_" + cap + "_f" + std::to_string(it.flow_id) + "_" + dir_view_name(it.view) + "_w" +
+           std::to_string(it.index);
+}
+
+class Renderer {
+public:
+    Renderer(const BinningOptions& b, std::string png_dir, std::string npy_dir, std::string npy_dataset, NpyDtype dtype,
+             int png_scale)
+        : b_(b), png_dir_(std::move(png_dir)), npy_dir_(std::move(npy_dir)), ds_dir_(std::move(npy_dataset)),
+          dtype_(dtype), image_(image_size(b)) {
+        png_.scale = png_scale;
+        for (const auto* d : {&png_dir_, &npy_dir_, &ds_dir_})
+            if (!d->empty()) make_dirs(*d);
+        if (!ds_dir_.empty()) {
+            NpyShape item{uint64_t(channels(b)), uint64_t(b.resolution), uint64_t(b.resolution)};
+            x_ = std::make_unique<NpyStreamWriter>(ds_dir_ + "/X.npy", dtype_, item);
+        }
+    }
+
+    void render(const Item& it) {
+        bin_dense_ref(&it.packets, 1, b_, image_.data());
+        const int c = channels(b_), n = b_.resolution;
+        if (!png_dir_.empty()) write_flowpic_png(png_dir_ + "/" + file_stem(it) + ".png", image_.data(), c, n, png_);
+        if (!npy_dir_.empty() || x_) {
+            convert();
+            NpyShape shape{uint64_t(c), uint64_t(n), uint64_t(n)};
+            if (!npy_dir_.empty()) write_npy(npy_dir_ + "/" + file_stem(it) + ".npy", dtype_, shape, raw_.data());
+            if (x_) x_->append_raw(raw_.data(), 1);
+        }
+        y_.push_back(int64_t(it.label));
+        split_.push_back(it.split);
+        ++count_;
+    }
+
+    void finish(const std::vector<std::string>& classes) {
+        if (!x_) return;
+        x_->finish();
+        write_npy(ds_dir_ + "/y.npy", NpyShape{uint64_t(y_.size())}, y_.data());
+        write_npy(ds_dir_ + "/split.npy", NpyShape{uint64_t(split_.size())}, split_.data());
+        std::string names;
+        for (const auto& n : classes) names += n + "\n";
+        write_file_atomic(ds_dir_ + "/classes.txt", names.data(), names.size());
+    }
+    size_t count() const { return count_; }
+
+private:
+    // The float image as the export dtype (counts saturate).
+    void convert() {
+        const size_t k = image_.size();
+        raw_.resize(k * npy_itemsize(dtype_));
+        for (size_t i = 0; i < k; ++i) {
+            float v = image_[i];
+            switch (dtype_) {
+                case NpyDtype::u8: raw_[i] = uint8_t(v > 255.f ? 255.f : v); break;
+                case NpyDtype::u16: { uint16_t u = uint16_t(v > 65535.f ? 65535.f : v); std::memcpy(&raw_[2 * i], &u, 2); break; }
+                case NpyDtype::f32: std::memcpy(&raw_[4 * i], &v, 4); break;
+                case NpyDtype::i64: { int64_t u = int64_t(v); std::memcpy(&raw_[8 * i], &u, 8); break; }
+            }
+        }
+    }
+
+    BinningOptions b_;
+    std::string png_dir_, npy_dir_, ds_dir_;
+    NpyDtype dtype_;
+    PngOptions png_;
+    std::vector<float> image_;
+    std::vector<uint8_t> raw_;
+    std::unique_ptr<NpyStreamWriter> x_;
+    std::vector<int64_t> y_;
+    std::vector<uint8_t> split_;
+    size_t count_ = 0;
+};
+
+NpyDtype pick_dtype(const std::string& s, const BinningOptions& b) {
+    if (s == "auto") return b.values == ValueMode::binary || b.direction == Direction::grey ? NpyDtype::u8 : NpyDtype::u16;
+    if (s == "u8" || s == "uint8") return NpyDtype::u8;
+    if (s == "u16" || s == "uint16") return NpyDtype::u16;
+    if (s == "f32" || s == "float32") return NpyDtype::f32;
+    throw UsageError("--npy-dtype: invalid value '" + s + "' (expected auto, u8, u16 or f32)");
+}
+
+bool is_dataset_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    char magic[8] = {};
+    f.read(magic, 8);
+    return f.gcount() == 8 && std::string(magic, 8) == "FLOWPICD";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app(kDescription, "flowpic-render");
+    app.footer(kFooter);
+    std::vector<std::string> inputs;
+    std::string png_dir, npy_dir, npy_dataset, dtype_name = "auto", split_name_filter = "all";
+    size_t limit = 0;
+    int scale = 0;
+    bool quiet = false, json = false;
+    BinningFlags binning;
+    WindowFlags wf;
+    app.add_option("inputs", inputs, "a dataset file, or capture files/directories")->required();
+    app.add_option("--png", png_dir, "write one PNG per window into DIR");
+    app.add_option("--npy", npy_dir, "write one .npy (C x N x N) per window into DIR");
+    app.add_option("--npy-dataset", npy_dataset, "write X.npy, y.npy, split.npy, classes.txt into DIR");
+    app.add_option("--npy-dtype", dtype_name, "auto (u8 for binary/grey, else u16), u8, u16 or f32")->default_val(dtype_name);
+    app.add_option("--limit", limit, "at most N windows per class (0 = all)")->default_val(0);
+    app.add_option("--split", split_name_filter, "only windows of this split: train, val, test or all")
+        ->default_val(split_name_filter);
+    app.add_option("--scale", scale, "PNG pixels per bin (0 = automatic, pictures up to 512 px)")->default_val(0);
+    binning.add_to(app);
+    wf.add_to(app);
+    app.add_flag("--json", json, "print a summary as JSON on stdout");
+    app.add_flag("-q,--quiet", quiet, "no progress on stderr");
+
+    return run_cli(app, argc, argv, [&]() {
+        if (png_dir.empty() && npy_dir.empty() && npy_dataset.empty())
+            throw UsageError("nothing to write: give --png, --npy or --npy-dataset");
+        BinningOptions b = binning.options();
+        NpyDtype dtype = pick_dtype(dtype_name, b);
+        int split_filter = split_name_filter == "all" ? -1
+                           : split_name_filter == "train" ? kSplitTrain
+                           : split_name_filter == "val"   ? kSplitVal
+                           : split_name_filter == "test"  ? kSplitTest
+                           : throw UsageError("--split: invalid value '" + split_name_filter + "' (expected train, val, test or all)");
+        Renderer r(b, png_dir, npy_dir, npy_dataset, dtype, scale);
+        std::map<uint32_t, size_t> per_class;
+        std::vector<std::string> classes;
+        auto wanted = [&](uint32_t label, uint8_t split) {
+            if (split_filter >= 0 && split != split_filter) return false;
+            return limit == 0 || per_class[label]++ < limit;
+        };
+        if (inputs.size() == 1 && is_dataset_file(inputs[0])) {
+            DatasetReader ds(inputs[0]);
+            classes = ds.classes();
+            Progress progress("rendering", ds.window_count(), "windows", !quiet);
+            for (size_t i = 0; i < ds.window_count(); ++i) {
+                DatasetWindow w = ds.window(i);
+                if (!wanted(w.label, w.split)) continue;
+                r.render(Item{classes[w.label], ds.captures()[w.prov.capture], w.split, w.label, w.prov.flow_id,
+                              w.prov.view, w.prov.index, w.packets});
+                if ((i & 63) == 0) progress.update(i);
+            }
+            progress.finish(ds.window_count());
+        } else {
+            wf.finalize();
+            wf.extract.progress = !quiet;
+            classes = {"capture"};
+            ExtractStats st;
+            window_captures(expand_capture_inputs(inputs), wf.extract, wf.windows,
+                            [&](const std::string& capture, Window&& w) {
+                                if (!wanted(0, kSplitTrain)) return;
+                                PacketListView v{w.packets.data(), uint32_t(w.packets.size()), w.length_us};
+                                r.render(Item{"capture", capture, kSplitTrain, 0, w.flow_id, w.view, w.index, v});
+                            },
+                            st);
+            for (const auto& warn : st.warnings) std::fprintf(stderr, "flowpic-render: %s\n", warn.c_str());
+        }
+        r.finish(classes);
+        if (r.count() == 0) std::fprintf(stderr, "flowpic-render: warning: no window to render\n");
+        if (!quiet) std::fprintf(stderr, "rendered %zu windows (%s)\n", r.count(), format_options(b).c_str());
+        if (json)
+            std::printf("%s\n", nlohmann::json{{"windows", r.count()}, {"binning", binning_json(b)}, {"classes", classes}}
+                                    .dump().c_str());
+        return 0;
+    });
+}

@@ -1,0 +1,50 @@
+// The windowing and extraction flags shared by flowpic-prep, flowpic-render (on captures)
+// and flowpic-infer (on captures): how flows are cut into windows.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "flowpic/windowing.h"
+#include "pcap/extractor.h"
+
+namespace flowpic {
+
+struct WindowFlags {
+    std::string flows = "uni";
+    bool clip = false;
+    WindowOptions windows;
+    ExtractOptions extract;
+
+    void add_to(CLI::App& app) {
+        const char* g = "Windows";
+        app.add_option("--flows", flows, "uni: each direction its own flow (the authors); bi: both directions, tagged (the seed)")
+            ->default_val(flows)->group(g);
+        app.add_option("--window", windows.window_s, "window length in seconds")->default_val(60.0)->group(g);
+        app.add_option("--overlap", windows.overlap, "overlap of consecutive windows, fraction 0..0.9")
+            ->default_val(0.0)->group(g);
+        app.add_option("--min-packets", windows.min_packets, "fewer packets drop the window")->default_val(10)->group(g);
+        app.add_option("--min-span", windows.min_span_s,
+                       "a window's first-to-last packet time must exceed this (seconds; default window*50/60; 0 = off)")
+            ->group(g);
+        app.add_flag("--clip-sizes", clip, "clip sizes above 1500 to 1500 (default: drop those packets, as the authors)")
+            ->group(g);
+        g = "Extraction";
+        app.add_flag("--skip-empty-tcp", extract.skip_empty_tcp, "drop TCP segments without payload")->group(g);
+        app.add_flag("--skip-dns", extract.skip_dns, "drop DNS/mDNS packets (port 53, 5353)")->group(g);
+        app.add_option("--idle-timeout", extract.flows.idle_timeout_s, "seconds without a packet that end a flow")
+            ->default_val(120.0)->check(CLI::PositiveNumber)->group(g);
+        app.add_option("--active-timeout", extract.flows.active_timeout_s, "longest flow, seconds")
+            ->default_val(3600.0)->check(CLI::PositiveNumber)->group(g);
+        app.add_option("--max-flows", extract.flows.max_flows, "flows tracked at once")
+            ->default_val(size_t(1) << 20)->check(CLI::PositiveNumber)->group(g);
+        app.add_flag("--keep-going", extract.keep_going, "report a bad capture and go on with the others")->group(g);
+    }
+    // Call after parsing: applies the string flags, validates (UsageError).
+    void finalize() {
+        windows.view = parse_flow_view(flows);
+        windows.sizes = clip ? SizeRule::kClip : SizeRule::kDrop;
+        windows.validate();
+    }
+};
+
+}  // namespace flowpic

@@ -1,0 +1,262 @@
+#include "flowpic/labels.h"
+
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "flowpic/labels_builtin.h"
+
+namespace flowpic {
+
+namespace {
+
+// Class names end up in a table, in file names of rendered PNGs and in tab-separated
+// map files: keep them printable, without separators.
+std::string bad_class_name(const std::string& name) {
+    if (name.empty()) return "empty class name";
+    if (name == "-") return "'-' is reserved (it excludes captures)";
+    if (name.size() > 64) return "class name longer than 64 characters";
+    for (unsigned char c : name)
+        if (c < 0x21 || c == 0x7f || c == '/') return "class name '" + name + "' has a space, '/' or control character";
+    return "";
+}
+
+std::string trim(const std::string& s) {
+    size_t b = 0, e = s.size();
+    while (b < e && std::isspace((unsigned char)s[b])) ++b;
+    while (e > b && std::isspace((unsigned char)s[e - 1])) --e;
+    return s.substr(b, e - b);
+}
+
+std::vector<std::string> split_tabs(const std::string& line) {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    for (;;) {
+        size_t tab = line.find('\t', pos);
+        out.push_back(line.substr(pos, tab == std::string::npos ? std::string::npos : tab - pos));
+        if (tab == std::string::npos) break;
+        pos = tab + 1;
+    }
+    return out;
+}
+
+bool rule_matches(const LabelSource::Rule& r, const std::string& path, const std::string& stem) {
+    switch (r.kind) {
+        case LabelSource::Rule::kGlobBase:
+            return fnmatch(r.pattern.c_str(), base_name(path).c_str(), 0) == 0;
+        case LabelSource::Rule::kGlobPath:
+            return fnmatch(r.pattern.c_str(), path.c_str(), 0) == 0;
+        case LabelSource::Rule::kRegexPath:
+            return std::regex_search(path, *r.re);
+        case LabelSource::Rule::kRegexStem:
+            return std::regex_match(stem, *r.re);
+    }
+    return false;
+}
+
+}  // namespace
+
+std::string base_name(const std::string& path) {
+    std::string p = path;
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    auto slash = p.find_last_of('/');
+    return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+std::string parent_dir_name(const std::string& path) {
+    std::string p = path;
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    auto slash = p.find_last_of('/');
+    if (slash == std::string::npos) {
+        // A bare file name lives in the working directory: use its name.
+        char buf[4096];
+        if (!getcwd(buf, sizeof buf)) return "";
+        return base_name(buf) == "/" ? "" : base_name(buf);
+    }
+    std::string dir = p.substr(0, slash);
+    if (dir.empty()) return "";  // "/x.pcap": the root has no name
+    std::string name = base_name(dir);
+    if (name == "." || name == "..") {  // "./x.pcap", "../x.pcap": the real directory's name
+        char buf[PATH_MAX];
+        if (!realpath(dir.c_str(), buf)) return "";
+        name = base_name(buf);
+        return name == "/" ? "" : name;
+    }
+    return name;
+}
+
+std::string capture_stem(const std::string& path) {
+    std::string s = base_name(path);
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    static const char* const kExt[] = {".gz", ".pcapng", ".pcap", ".cap"};
+    for (bool again = true; again;) {
+        again = false;
+        for (const char* e : kExt) {
+            size_t n = std::char_traits<char>::length(e);
+            if (s.size() > n && s.compare(s.size() - n, n, e) == 0) {
+                s.resize(s.size() - n);
+                again = true;
+            }
+        }
+    }
+    return s;
+}
+
+LabelSource LabelSource::fixed(const std::string& name) {
+    std::string bad = bad_class_name(name);
+    if (!bad.empty()) throw UsageError("--label: " + bad);
+    LabelSource s;
+    s.kind_ = Kind::kFixed;
+    s.fixed_ = name;
+    s.description_ = "fixed:" + name;
+    return s;
+}
+
+LabelSource LabelSource::from_dir() {
+    LabelSource s;
+    s.kind_ = Kind::kFromDir;
+    s.description_ = "from-dir";
+    return s;
+}
+
+LabelSource LabelSource::from_map_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw input_error(path, "cannot open label map");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) throw input_error(path, "read error");
+    return from_map_text(ss.str(), path);
+}
+
+LabelSource LabelSource::from_map_text(const std::string& text, const std::string& name) {
+    LabelSource s;
+    s.kind_ = Kind::kRules;
+    s.description_ = "map:" + name;
+    std::istringstream in(text);
+    std::string line;
+    for (int lineno = 1; std::getline(in, line); ++lineno) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();  // files edited on Windows
+        std::string t = trim(line);
+        if (t.empty() || t[0] == '#') continue;
+        const std::string where = name + ":" + std::to_string(lineno);
+        std::vector<std::string> f = split_tabs(line);
+        if (f.size() < 2 || f.size() > 3)
+            throw InputError(where + ": expected 'pattern<TAB>class[<TAB>vpn|nonvpn]', got " +
+                             std::to_string(f.size()) + " tab-separated field(s)");
+        Rule r;
+        r.pattern = trim(f[0]);
+        r.cls = trim(f[1]);
+        r.origin = where;
+        if (r.pattern.empty()) throw InputError(where + ": empty pattern");
+        if (r.cls == "-") {
+            r.cls.clear();
+            r.note = "excluded by " + where;
+        } else if (std::string bad = bad_class_name(r.cls); !bad.empty()) {
+            throw InputError(where + ": " + bad);
+        }
+        if (f.size() == 3) {
+            std::string v = trim(f[2]);
+            if (v == "vpn") r.vpn = true;
+            else if (v != "nonvpn" && !v.empty())
+                throw InputError(where + ": third field '" + v + "' is not vpn or nonvpn");
+        }
+        if (r.pattern.compare(0, 3, "re:") == 0) {
+            r.kind = Rule::kRegexPath;
+            r.pattern = r.pattern.substr(3);
+            if (r.pattern.empty()) throw InputError(where + ": empty regex after 're:'");
+            try {
+                r.re = std::make_shared<const std::regex>(r.pattern, std::regex::ECMAScript);
+            } catch (const std::regex_error& e) {
+                throw InputError(where + ": bad regex '" + r.pattern + "': " + e.what());
+            }
+        } else {
+            r.kind = r.pattern.find('/') == std::string::npos ? Rule::kGlobBase : Rule::kGlobPath;
+        }
+        s.rules_.push_back(std::move(r));
+    }
+    if (s.rules_.empty()) throw input_error(name, "label map has no rules");
+    return s;
+}
+
+LabelSource LabelSource::builtin(const std::string& table) {
+    const BuiltinTable* t = find_builtin_table(table);
+    if (!t) {
+        std::string known;
+        for (const std::string& n : builtin_table_names()) known += (known.empty() ? "" : ", ") + n;
+        throw UsageError("--labels: unknown table '" + table + "' (known: " + known + ")");
+    }
+    LabelSource s;
+    s.kind_ = Kind::kRules;
+    s.rules_ = t->rules;
+    s.builtin_vpn_prefix_ = t->vpn_prefix;
+    s.canonical_ = t->class_order;
+    s.description_ = "builtin:" + t->name;
+    return s;
+}
+
+std::vector<std::string> LabelSource::builtin_tables() { return builtin_table_names(); }
+
+CaptureLabel LabelSource::label(const std::string& capture_path) const {
+    CaptureLabel out;
+    if (kind_ == Kind::kFixed) {
+        out.status = LabelStatus::kLabelled;
+        out.cls = fixed_;
+        out.why = "--label " + fixed_;
+        return out;
+    }
+    if (kind_ == Kind::kFromDir) {
+        std::string dir = parent_dir_name(capture_path);
+        if (!bad_class_name(dir).empty()) {
+            out.why = "parent directory name '" + dir + "' is not a usable class name";
+            return out;
+        }
+        out.status = LabelStatus::kLabelled;
+        out.cls = dir;
+        out.why = "directory " + dir;
+        return out;
+    }
+    std::string stem = capture_stem(capture_path);
+    bool vpn_prefix = false;
+    if (builtin_vpn_prefix_ && stem.compare(0, 4, "vpn_") == 0) {
+        vpn_prefix = true;
+        stem = stem.substr(4);
+    }
+    for (const Rule& r : rules_) {
+        if (!rule_matches(r, capture_path, stem)) continue;
+        out.vpn = r.vpn || vpn_prefix;
+        out.why = r.origin;
+        if (r.cls.empty()) {
+            out.status = LabelStatus::kExcluded;
+            if (!r.note.empty()) out.why += ": " + r.note;
+        } else {
+            out.status = LabelStatus::kLabelled;
+            out.cls = r.cls;
+        }
+        return out;
+    }
+    out.why = "no rule of " + description_ + " matches";
+    return out;
+}
+
+std::vector<std::string> order_classes(const LabelSource& src,
+                                       const std::vector<CaptureLabel>& labels) {
+    std::set<std::string> present;
+    for (const CaptureLabel& l : labels)
+        if (l.status == LabelStatus::kLabelled) present.insert(l.cls);
+    std::vector<std::string> out;
+    for (const std::string& c : src.canonical_order())
+        if (present.erase(c)) out.push_back(c);
+    out.insert(out.end(), present.begin(), present.end());  // std::set: sorted
+    return out;
+}
+
+}  // namespace flowpic

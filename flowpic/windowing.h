@@ -1,0 +1,142 @@
+// Cutting a finished flow into FlowPic windows (docs/PREP.md has the same rules with
+// examples).  The rules, exactly:
+//
+//  1. Sizes.  A packet's size is its IP length.  Sizes above 1500 are dropped (the
+//     FlowPic authors; SizeRule::kDrop, default) or clipped to 1500 (kClip).  Either way
+//     they are counted.  This happens first, per flow: a dropped packet does not exist
+//     for any later rule (it cannot start a window).
+//  2. Views.  FlowView::kUni (the authors, default): each direction is its own flow,
+//     giving up to two packet sequences, "uni-fwd" (client->server, dir 1) and "uni-rev"
+//     (server->client, dir 0).  FlowView::kBi (the seed): one sequence "bi" with both
+//     directions; every packet keeps its direction in WindowPacket::dir either way.
+//  3. Order.  Packets are stably sorted by timestamp (captures can step backwards).
+//  4. Window starts.  With first/last = the sequence's first/last packet time,
+//     window = llround(window_s * 1e9) ns and step = max(1, llround(window * (1 - overlap)))
+//     ns, window k starts at first + k*step for k = 0 always, then k = 1, 2, ... while
+//     start_k < last.  Window k holds the packets with start_k <= t < start_k + window:
+//     a packet exactly at start + window belongs to the next window, not this one.
+//     Example: packets every second from 0 to 300 s, 60 s windows: overlap 0 gives 5
+//     windows (starts 0, 60, ..., 240; a start at 300 is not < 300); overlap 0.5 gives 10
+//     (step 30 s: starts 0, 30, ..., 270).
+//  5. Keep rules, checked in this order (the first one failed is the reason counted):
+//     (a) at least min_packets packets (default 10), else "too few packets";
+//     (b) span = last - first packet time in the window must be > min_span, else "too
+//         short".  Default min_span = window * 50/60 (the authors: more than 50 s of a
+//         60 s window), scaled with the window; an explicit min_span_s overrides it, and
+//         min_span_s = 0 turns the span rule off.
+//  6. A kept window stores its packets as WindowPacket {t_us = (t - start) / 1000
+//     (floor), size, dir}, sorted by t_us; length_us = window / 1000.
+//
+// WindowCollector streams this: it gathers each live flow's packets as the FlowTable
+// reports them and windows a flow when the table ends it, so memory is bounded by the
+// packets of live flows, not by the capture.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kernels/packet_list.h"
+#include "pcap/flow_table.h"
+#include "pcap/packet.h"
+
+namespace flowpic {
+
+enum class FlowView : uint8_t { kUni, kBi };
+enum class SizeRule : uint8_t { kDrop, kClip };
+
+// Which packets of a flow a window holds.  Values are stored in the dataset file.
+enum class DirView : uint8_t { kBi = 0, kUniFwd = 1, kUniRev = 2 };
+
+const char* flow_view_name(FlowView v);   // "uni", "bi"
+const char* size_rule_name(SizeRule r);   // "drop", "clip"
+const char* dir_view_name(DirView v);     // "bi", "uni-fwd", "uni-rev"
+FlowView parse_flow_view(const std::string& s);  // UsageError unless "uni" or "bi"
+
+constexpr uint32_t kMaxPacketSize = 1500;
+
+struct WindowOptions {
+    FlowView view = FlowView::kUni;
+    double window_s = 60.0;     // 0.001 .. 4294 (t_us and length_us are 32-bit)
+    double overlap = 0.0;       // 0 .. 0.9
+    uint32_t min_packets = 10;  // >= 1
+    double min_span_s = -1.0;   // < 0: the default rule, window * 50/60; 0: off
+    SizeRule sizes = SizeRule::kDrop;
+
+    void validate() const;        // throws UsageError naming the bad option
+    int64_t window_ns() const;
+    int64_t step_ns() const;
+    int64_t min_span_ns() const;  // the effective value (default rule applied)
+    // The settings as a JSON object (text), stored in the dataset so infer can redo them.
+    std::string to_json() const;
+};
+
+// One packet of a flow as the windowing sees it.
+struct FlowPacket {
+    int64_t ts_ns;
+    uint32_t size;  // IP length, before the size rule
+    uint8_t dir;    // 1 client->server, 0 server->client
+};
+
+struct Window {
+    uint64_t flow_id = 0;    // FlowRecord::id within its capture
+    FiveTuple tuple;         // client->server orientation, whatever the view
+    DirView view = DirView::kBi;
+    uint32_t index = 0;      // k: the window's position in its sequence (kept or not)
+    int64_t start_ns = 0;    // absolute start time
+    uint32_t length_us = 0;  // window length
+    std::vector<WindowPacket> packets;
+};
+
+struct WindowStats {
+    uint64_t flows = 0;               // flows windowed
+    uint64_t sequences = 0;           // packet sequences cut (two per flow in uni view at most)
+    uint64_t packets = 0;             // packets seen, before the size rule
+    uint64_t packets_dropped_size = 0;  // > 1500, dropped (SizeRule::kDrop)
+    uint64_t packets_clipped_size = 0;  // > 1500, clipped (SizeRule::kClip)
+    uint64_t windows_kept = 0;
+    uint64_t dropped_few_packets = 0;   // windows failing min_packets
+    uint64_t dropped_short_span = 0;    // windows failing min_span
+    uint64_t packets_kept = 0;          // packets in kept windows (overlap counts twice)
+
+    uint64_t windows_dropped() const { return dropped_few_packets + dropped_short_span; }
+    void add(const WindowStats& o);
+    std::string to_json() const;
+};
+
+using WindowSink = std::function<void(Window&&)>;
+
+// Windows one finished flow.  `packets` is consumed (reordered); kept windows go to
+// `emit` in order (fwd sequence before rev in the uni view); `stats` is added to.
+void cut_windows(const FlowRecord& flow, std::vector<FlowPacket>& packets,
+                 const WindowOptions& opt, WindowStats& stats, const WindowSink& emit);
+
+// Gathers packets per live flow and windows each flow when it ends.  Use:
+//   WindowCollector col(opt, [&](Window&& w) { writer.add_window(...); });
+//   FlowTable table(cfg, [&](const FlowRecord& r) { col.end_flow(r); });
+//   for each packet p: col.add(table.add(p), p);
+//   table.flush();   // ends the remaining flows through the same callback
+// A FlowTable may end flows inside add(), before the new packet is recorded; the
+// collector keys by flow id, so that order is fine.
+class WindowCollector {
+public:
+    WindowCollector(WindowOptions opt, WindowSink emit);
+
+    void add(const FlowHit& hit, const Packet& p);
+    void end_flow(const FlowRecord& rec);  // windows and frees the flow (no-op if unknown)
+
+    const WindowStats& stats() const { return stats_; }
+    size_t live_flows() const { return flows_.size(); }
+    uint64_t buffered_packets() const { return buffered_; }
+    uint64_t peak_buffered_packets() const { return peak_buffered_; }
+
+private:
+    WindowOptions opt_;
+    WindowSink emit_;
+    WindowStats stats_;
+    std::unordered_map<uint64_t, std::vector<FlowPacket>> flows_;
+    uint64_t buffered_ = 0, peak_buffered_ = 0;
+};
+
+}  // namespace flowpic
