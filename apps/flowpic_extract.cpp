@@ -8,6 +8,7 @@
 #include "apps/cli.h"
 #include "core/atomic_file.h"
 #include "core/text_writer.h"
+#include "flowpic/labels.h"  // parent_dir_name
 #include "pcap/capture_reader.h"
 #include "pcap/extractor.h"
 
@@ -39,14 +40,6 @@ const char* kFooter =
     "--active-timeout seconds (default 3600), never span two captures, and at most --max-flows\n"
     "are tracked at once (the least recently active is ended early; memory stays bounded).\n"
     "\nExit codes: 0 success, 1 bad input (one line on stderr naming the file), 2 usage error.\n";
-
-std::string parent_dir_name(const std::string& path) {
-    auto slash = path.find_last_of('/');
-    if (slash == std::string::npos) return ".";
-    std::string dir = path.substr(0, slash);
-    auto s2 = dir.find_last_of('/');
-    return s2 == std::string::npos ? dir : dir.substr(s2 + 1);
-}
 
 struct Options {
     std::vector<std::string> inputs;

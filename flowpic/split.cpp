@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "pcap/synth_rng.h"  // splitmix64
+#include "core/rng.h"
 
 namespace flowpic {
 

@@ -4,7 +4,7 @@
 //
 // Algorithm, per class, independently:
 //   1. the class's groups (captures) are sorted by id, then shuffled with a Fisher-Yates
-//      shuffle driven by splitmix64 (pcap/synth_rng.h) seeded from (seed, class, attempt)
+//      shuffle driven by splitmix64 (core/rng.h) seeded from (seed, class, attempt)
 //      -- no std distributions, so
 //      the result is the same on every platform and library;
 //   2. greedy fill in that order: each group goes to the split whose window count ends

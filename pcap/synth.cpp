@@ -1,6 +1,8 @@
 // flowpic-synth's driver: every flow of every class to its own capture, then the mix.
 #include "pcap/synth.h"
 
+#include "core/fs.h"
+
 #include <cerrno>
 #include <cstring>
 #include <sys/stat.h>
@@ -9,23 +11,6 @@
 #include "core/progress.h"
 
 namespace flowpic {
-
-namespace {
-
-// mkdir -p; an existing directory is fine.
-void make_dirs(const std::string& path) {
-    for (size_t pos = 1; pos <= path.size(); ++pos) {
-        if (pos != path.size() && path[pos] != '/') continue;
-        std::string part = path.substr(0, pos);
-        if (mkdir(part.c_str(), 0777) != 0 && errno != EEXIST)
-            throw input_error(path, std::string("cannot create directory: ") + std::strerror(errno));
-    }
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-        throw input_error(path, "not a directory");
-}
-
-}  // namespace
 
 SynthSummary synth_run(const SynthOptions& opt) {
     if (opt.out_dir.empty()) throw UsageError("--out DIR is required");

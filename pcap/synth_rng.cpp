@@ -5,20 +5,6 @@
 
 namespace flowpic {
 
-uint64_t splitmix64(uint64_t& state) {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-uint64_t mix_seed(uint64_t a, uint64_t b) {
-    uint64_t s = a;
-    uint64_t x = splitmix64(s);
-    s = x ^ (b * 0xD6E8FEB86659FD93ull);
-    return splitmix64(s);
-}
-
 // log2 by repeated squaring of the mantissa: each squaring is one correctly-rounded
 // multiply and yields one bit of the fraction.
 static double det_log2(double x) {

@@ -6,11 +6,9 @@
 #pragma once
 #include <cstdint>
 
-namespace flowpic {
+#include "core/rng.h"  // splitmix64, mix_seed
 
-uint64_t splitmix64(uint64_t& state);
-// Combines two values into a new well-mixed seed (order matters).
-uint64_t mix_seed(uint64_t a, uint64_t b);
+namespace flowpic {
 
 double det_log(double x);  // natural log, x > 0; about 1e-12 relative accuracy
 double det_exp(double x);  // e^x for |x| < 700
