@@ -77,14 +77,17 @@ $(BUILD)/bin/flowpic-tests: $(TEST_OBJ) $(LIB)
 
 # The suite runs from the repository root (fixtures are found relative to it) and needs
 # the binaries for its command-line tests.
-test: all
+test: deps
+	@$(MAKE) --no-print-directory all
 	FLOWPIC_BIN=$(BUILD)/bin $(BUILD)/bin/flowpic-tests --color_output=no $(TEST_ARGS)
 
 DEMO_OUT ?= out/demo
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	bash apps/demo.sh $(BUILD)/bin $(DEMO_OUT)
 
-bench: all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	bash bench/run.sh $(BUILD)/bin
 
 DEB_PACKAGES := make g++ libpcap-dev libboost-test-dev libstb-dev nlohmann-json3-dev libcli11-dev \
@@ -92,7 +95,9 @@ DEB_PACKAGES := make g++ libpcap-dev libboost-test-dev libstb-dev nlohmann-json3
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "deps: all packages present"; \
-	elif [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	elif [ "$$(id -u)" = 0 ]; then echo "deps: installing $$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
 	else echo "deps: missing packages; run:"; echo "  sudo apt-get update && sudo apt-get install -y $$missing"; exit 1; fi
 
 clean:
