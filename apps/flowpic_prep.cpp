@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     g = "Split";
     app.add_option("--split", split, "train,validation,test fractions, grouped by capture, stratified by class")
         ->default_val(split)->group(g);
-    app.add_option("--seed", opt.seed, "seed of the split")->default_val(1)->group(g);
+    app.add_option("--seed", opt.seed, "seed of the split")->default_val(1)->check(CLI::NonNegativeNumber)->group(g);
     binning.add_to(app);
     app.add_flag("--json", json, "print the report (or --stats) as JSON on stdout");
     app.add_flag("-q,--quiet", quiet, "no progress or report on stderr");
@@ -133,7 +133,11 @@ int main(int argc, char** argv) {
                                                                         "--label-map or --labels");
         std::vector<std::string> captures = expand_capture_inputs(inputs);
         PrepReport r = prepare_dataset(captures, labels, opt, out);
-        if (!quiet) print_report(r, out);
+        if (quiet)  // captures left out are never silent, even with -q
+            for (const auto& [path, l] : r.not_labelled)
+                std::fprintf(stderr, "flowpic-prep: %s: not used: %s\n", path.c_str(), label_status_text(l).c_str());
+        else
+            print_report(r, out);
         if (json) std::printf("%s\n", report_json(r, out).dump().c_str());
         return 0;
     });

@@ -36,13 +36,14 @@ const char* kFooter =
     "  flowpic-render data.fpd --png out/png --limit 3 --resolution 64     # 3 per class\n"
     "  flowpic-render data.fpd --npy-dataset out/np --resolution 32 --values binary\n"
     "  flowpic-render call.pcap --png out/call --window 30 --direction channels\n"
-    "\nFile names: <class>_<capture>_f<flow>_<view>_w<window>.png|.npy.  PNGs: white\n"
+    "\nFile names: <class>_<capture>-c<capture index>_f<flow>_<view>_w<window>.png|.npy.  PNGs: white\n"
     "background, darker = more packets (log scale), time left to right, size bottom to top;\n"
     "with --direction channels, red = client->server, blue = server->client.\n"
     "\nExit codes: 0 success, 1 bad input (one line on stderr naming the file), 2 usage error.\n";
 
 struct Item {
     std::string cls, capture;
+    uint32_t capture_index;  // keeps names unique when two captures share a base name
     uint8_t split;
     uint32_t label;
     uint64_t flow_id;
@@ -55,7 +56,7 @@ std::string file_stem(const Item& it) {
     std::string cap = capture_stem(it.capture);
     for (char& c : cap)
         if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') c = '_';
-    return it.cls + "_" + cap + "_f" + std::to_string(it.flow_id) + "_" + dir_view_name(it.view) + "_w" +
+    return it.cls + "_" + cap + "-c" + std::to_string(it.capture_index) + "_f" + std::to_string(it.flow_id) + "_" + dir_view_name(it.view) + "_w" +
            std::to_string(it.index);
 }
 
@@ -179,6 +180,14 @@ int main(int argc, char** argv) {
                            : split_name_filter == "val"   ? kSplitVal
                            : split_name_filter == "test"  ? kSplitTest
                            : throw UsageError("--split: invalid value '" + split_name_filter + "' (expected train, val, test or all)");
+        // The input is opened before any output directory is created: a bad input leaves nothing.
+        std::unique_ptr<DatasetReader> ds;
+        if (inputs.size() == 1 && is_dataset_file(inputs[0])) ds = std::make_unique<DatasetReader>(inputs[0]);
+        std::vector<std::string> captures;
+        if (!ds) {
+            wf.finalize();
+            captures = expand_capture_inputs(inputs);
+        }
         Renderer r(b, png_dir, npy_dir, npy_dataset, dtype, scale);
         std::map<uint32_t, size_t> per_class;
         std::vector<std::string> classes;
@@ -186,28 +195,29 @@ int main(int argc, char** argv) {
             if (split_filter >= 0 && split != split_filter) return false;
             return limit == 0 || per_class[label]++ < limit;
         };
-        if (inputs.size() == 1 && is_dataset_file(inputs[0])) {
-            DatasetReader ds(inputs[0]);
-            classes = ds.classes();
-            Progress progress("rendering", ds.window_count(), "windows", !quiet);
-            for (size_t i = 0; i < ds.window_count(); ++i) {
-                DatasetWindow w = ds.window(i);
+        if (ds) {
+            classes = ds->classes();
+            Progress progress("rendering", ds->window_count(), "windows", !quiet);
+            for (size_t i = 0; i < ds->window_count(); ++i) {
+                DatasetWindow w = ds->window(i);
                 if (!wanted(w.label, w.split)) continue;
-                r.render(Item{classes[w.label], ds.captures()[w.prov.capture], w.split, w.label, w.prov.flow_id,
+                r.render(Item{classes[w.label], ds->captures()[w.prov.capture], w.prov.capture, w.split, w.label, w.prov.flow_id,
                               w.prov.view, w.prov.index, w.packets});
                 if ((i & 63) == 0) progress.update(i);
             }
-            progress.finish(ds.window_count());
+            progress.finish(ds->window_count());
         } else {
-            wf.finalize();
             wf.extract.progress = !quiet;
             classes = {"capture"};
             ExtractStats st;
-            window_captures(expand_capture_inputs(inputs), wf.extract, wf.windows,
+            std::map<std::string, uint32_t> index_of;
+            for (size_t i = 0; i < captures.size(); ++i) index_of.emplace(captures[i], uint32_t(i));
+            window_captures(captures, wf.extract, wf.windows,
                             [&](const std::string& capture, Window&& w) {
                                 if (!wanted(0, kSplitTrain)) return;
                                 PacketListView v{w.packets.data(), uint32_t(w.packets.size()), w.length_us};
-                                r.render(Item{"capture", capture, kSplitTrain, 0, w.flow_id, w.view, w.index, v});
+                                r.render(Item{"capture", capture, index_of.at(capture), kSplitTrain, 0, w.flow_id,
+                                              w.view, w.index, v});
                             },
                             st);
             for (const auto& warn : st.warnings) std::fprintf(stderr, "flowpic-render: %s\n", warn.c_str());

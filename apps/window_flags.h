@@ -25,7 +25,7 @@ struct WindowFlags {
         app.add_option("--min-packets", windows.min_packets, "fewer packets drop the window")->default_val(10)->group(g);
         app.add_option("--min-span", windows.min_span_s,
                        "a window's first-to-last packet time must exceed this (seconds; default window*50/60; 0 = off)")
-            ->group(g);
+            ->check(CLI::NonNegativeNumber)->group(g);
         app.add_flag("--clip-sizes", clip, "clip sizes above 1500 to 1500 (default: drop those packets, as the authors)")
             ->group(g);
         g = "Extraction";

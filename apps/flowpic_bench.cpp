@@ -1,0 +1,30 @@
+// flowpic-bench: micro-benchmarks, one subcommand per mode.  Each mode lives in its own
+// apps/bench_<mode>.h (a class with add_to(app), selected() and run()); add a mode by
+// writing one and registering it below.
+#include "apps/bench_binning.h"
+#include "apps/cli.h"
+
+using namespace flowpic;
+
+int main(int argc, char** argv) {
+    CLI::App app(
+        "flowpic-bench: micro-benchmarks of flowpic's kernels on this machine.  Figures are\n"
+        "medians of many runs; compare ratios measured in one run (bench/run.sh does, next to\n"
+        "the numpy, dpkt and scapy baselines), not absolute numbers across machines.",
+        "flowpic-bench");
+    app.footer(
+        "\nExamples:\n"
+        "  flowpic-bench binning                         # sparse and dense, 1500^2 and 64^2\n"
+        "  flowpic-bench binning --json --min-time 1\n"
+        "  flowpic-bench binning --help\n"
+        "\nExit codes: 0 success, 1 an output cannot be written, 2 usage error, 3 internal\n"
+        "error (e.g. an optimised kernel disagreeing with the reference).\n");
+    app.require_subcommand(1);
+    BinningBench binning;
+    binning.add_to(app);
+
+    return run_cli(app, argc, argv, [&] {
+        if (binning.selected()) return binning.run();
+        throw UsageError("no mode given");
+    });
+}

@@ -1,0 +1,115 @@
+// The layers of FlowPicNet and mini-FlowPic: small types that each own their parameters,
+// gradients and what their backward pass needs (no "layer god struct").  Every op runs
+// through the Backend, so a layer never knows which implementation computes it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/conv2d.h"
+#include "nn/backend.h"
+#include "nn/tensor.h"
+
+namespace flowpic {
+
+struct StepContext {
+    bool training = false;      // dropout active
+    uint64_t dropout_seed = 0;  // per step; each layer mixes in its own index
+};
+
+struct Param {
+    std::string name;  // PyTorch name: conv1.weight, fc1.bias, ...
+    Tensor* value;
+    Tensor* grad;
+};
+
+class Layer {
+public:
+    virtual ~Layer() = default;
+    virtual std::string describe() const = 0;
+    virtual Shape output_shape(const Shape& in) const = 0;  // throws std::invalid_argument
+    virtual void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) = 0;
+    // dy: gradient of the loss w.r.t. y; fills parameter gradients (overwritten, summed
+    // over the batch) and dx unless it is null (the first layer needs no input gradient).
+    virtual void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) = 0;
+    virtual void collect_params(std::vector<Param>& /*out*/) {}
+};
+
+enum class Padding { kSameKeras, kValid };
+
+class Conv2dLayer final : public Layer {
+public:
+    Conv2dLayer(std::string name, int in_channels, int filters, int kernel, int stride, Padding pad);
+    std::string describe() const override;
+    Shape output_shape(const Shape& in) const override;
+    void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) override;
+    void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+    void collect_params(std::vector<Param>& out) override;
+
+private:
+    Conv2dShape shape_for(const Shape& in) const;
+    std::string name_;
+    int c_, k_, r_, stride_;
+    Padding pad_;
+    Tensor w_, b_, dw_, db_;
+};
+
+class DenseLayer final : public Layer {
+public:
+    DenseLayer(std::string name, int in, int out);
+    std::string describe() const override;
+    Shape output_shape(const Shape& in) const override;
+    void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) override;
+    void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+    void collect_params(std::vector<Param>& out) override;
+
+private:
+    std::string name_;
+    int in_, out_;
+    Tensor w_, b_, dw_, db_;
+};
+
+class ReluLayer final : public Layer {
+public:
+    std::string describe() const override { return "relu"; }
+    Shape output_shape(const Shape& in) const override { return in; }
+    void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) override;
+    void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+};
+
+class MaxPoolLayer final : public Layer {  // 2x2, stride 2, floor (Keras MaxPooling2D)
+public:
+    std::string describe() const override { return "maxpool 2x2"; }
+    Shape output_shape(const Shape& in) const override;
+    void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) override;
+    void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+
+private:
+    std::vector<uint8_t> argmax_;
+};
+
+class DropoutLayer final : public Layer {
+public:
+    DropoutLayer(float rate, uint64_t layer_index) : rate_(rate), index_(layer_index) {}
+    std::string describe() const override;
+    Shape output_shape(const Shape& in) const override { return in; }
+    void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) override;
+    void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+
+private:
+    float rate_;
+    uint64_t index_;
+    bool active_ = false;
+    std::vector<uint8_t> mask_;
+};
+
+class FlattenLayer final : public Layer {  // N x C x H x W -> N x (C*H*W), C,H,W order
+public:
+    std::string describe() const override { return "flatten"; }
+    Shape output_shape(const Shape& in) const override;
+    void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) override;
+    void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+};
+
+}  // namespace flowpic

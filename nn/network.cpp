@@ -1,0 +1,133 @@
+#include "nn/network.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace flowpic {
+
+const char* arch_name(Arch a) { return a == Arch::kFlowPic ? "flowpic" : "lenet"; }
+
+Arch parse_arch(const std::string& s) {
+    if (s == "flowpic") return Arch::kFlowPic;
+    if (s == "lenet") return Arch::kLeNet;
+    throw UsageError("--arch: invalid value '" + s + "' (expected flowpic or lenet)");
+}
+
+Network::Network(const NetSpec& spec) : spec_(spec) {
+    if (spec.channels < 1 || spec.classes < 2 || spec.resolution < 1)
+        throw std::invalid_argument("network: channels >= 1, classes >= 2 and resolution >= 1 are required");
+    auto add = [&](Layer* l) { layers_.emplace_back(l); };
+    const int c = spec.channels, k = spec.classes;
+    uint64_t dropout_index = 0;
+    if (spec.arch == Arch::kFlowPic) {
+        add(new Conv2dLayer("conv1", c, 10, 10, 5, Padding::kSameKeras));
+        add(new ReluLayer);
+        add(new MaxPoolLayer);
+        add(new Conv2dLayer("conv2", 10, 20, 10, 5, Padding::kSameKeras));
+        add(new ReluLayer);
+        add(new DropoutLayer(0.25f, dropout_index++));
+        add(new MaxPoolLayer);
+        add(new FlattenLayer);
+        layers_.emplace_back(nullptr);  // fc1: its input size follows from the shapes below
+        add(new ReluLayer);
+        add(new DropoutLayer(0.5f, dropout_index++));
+        add(new DenseLayer("fc2", 64, k));
+    } else {
+        add(new Conv2dLayer("conv1", c, 6, 5, 1, Padding::kValid));
+        add(new ReluLayer);
+        add(new MaxPoolLayer);
+        add(new Conv2dLayer("conv2", 6, 16, 5, 1, Padding::kValid));
+        add(new ReluLayer);
+        add(new DropoutLayer(0.25f, dropout_index++));
+        add(new MaxPoolLayer);
+        add(new FlattenLayer);
+        layers_.emplace_back(nullptr);  // fc1
+        add(new ReluLayer);
+        add(new DenseLayer("fc2", 120, 84));
+        add(new ReluLayer);
+        add(new DropoutLayer(0.5f, dropout_index++));
+        add(new DenseLayer("fc3", 84, k));
+    }
+    // Walk the shapes to size fc1 (and to check the resolution works at all).
+    Shape s{1, c, spec.resolution, spec.resolution};
+    for (auto& l : layers_) {
+        if (!l) {
+            int fc1_out = spec.arch == Arch::kFlowPic ? 64 : 120;
+            l = std::make_unique<DenseLayer>("fc1", int(s[1]), fc1_out);
+        }
+        try {
+            s = l->output_shape(s);
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(std::string(arch_name(spec.arch)) + " at resolution " +
+                                        std::to_string(spec.resolution) + ": " + e.what() +
+                                        (spec.arch == Arch::kFlowPic ? " (FlowPicNet needs R >= 56)" : " (LeNet needs R >= 16)"));
+        }
+    }
+    acts_.resize(layers_.size());
+}
+
+void Network::init_glorot(uint64_t seed) {
+    uint64_t state = seed;
+    for (const Param& p : params()) {
+        const Shape& s = p.value->shape();
+        if (s.size() == 1) {  // bias
+            p.value->zero();
+            continue;
+        }
+        int64_t receptive = s.size() == 4 ? s[2] * s[3] : 1;
+        double fan_in = double(s[1] * receptive), fan_out = double(s[0] * receptive);
+        double limit = std::sqrt(6.0 / (fan_in + fan_out));
+        for (size_t i = 0; i < p.value->size(); ++i) {
+            double u = double(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);  // [0, 1)
+            (*p.value)[i] = float((2.0 * u - 1.0) * limit);
+        }
+    }
+}
+
+const Tensor& Network::forward(Backend& be, const Tensor& x, const StepContext& ctx) {
+    const Tensor* in = &x;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+        layers_[i]->forward(be, *in, acts_[i], ctx);
+        in = &acts_[i];
+    }
+    return acts_.back();
+}
+
+void Network::backward(Backend& be, const Tensor& x, const Tensor& dlogits) {
+    const Tensor* dy = &dlogits;
+    Tensor* bufs[2] = {&grad_a_, &grad_b_};
+    for (size_t i = layers_.size(); i-- > 0;) {
+        const Tensor& in = i ? acts_[i - 1] : x;
+        Tensor* dx = i ? bufs[i % 2] : nullptr;  // the input needs no gradient
+        layers_[i]->backward(be, in, acts_[i], *dy, dx);
+        dy = dx;
+    }
+}
+
+std::vector<Param> Network::params() {
+    std::vector<Param> out;
+    for (auto& l : layers_) l->collect_params(out);
+    return out;
+}
+
+size_t Network::parameter_count() {
+    size_t n = 0;
+    for (const Param& p : params()) n += p.value->size();
+    return n;
+}
+
+std::string Network::summary() const {
+    std::string out;
+    Shape s{1, spec_.channels, spec_.resolution, spec_.resolution};
+    out += "input " + shape_string(s) + "\n";
+    for (const auto& l : layers_) {
+        s = l->output_shape(s);
+        out += "  " + l->describe() + " -> " + shape_string(s) + "\n";
+    }
+    return out;
+}
+
+}  // namespace flowpic

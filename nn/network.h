@@ -1,0 +1,58 @@
+// The two nets, as a sequence of layers, with what training and inference need:
+// forward to logits, backward from the loss, the parameter list in PyTorch names.
+//
+// FlowPicNet (the authors' Keras notebook), input C x R x R:
+//   conv1 10@10x10 stride 5 'same' -> relu -> maxpool 2 -> conv2 20@10x10 stride 5 'same'
+//   -> relu -> dropout .25 -> maxpool 2 -> flatten -> fc1 64 -> relu -> dropout .5 -> fc2 K
+//   Shape rule: side ceil(R/5) -> floor(/2) -> ceil(/5) -> floor(/2) must stay >= 1, i.e.
+//   R >= 56; fc1 takes 20*s*s inputs (s = 15 at R = 1500: 4500).
+// mini-FlowPic LeNet-5 (IMC'22), input C x R x R:
+//   conv1 6@5x5 valid -> relu -> maxpool 2 -> conv2 16@5x5 valid -> relu -> dropout .25 ->
+//   maxpool 2 -> flatten -> fc1 120 -> relu -> fc2 84 -> relu -> dropout .5 -> fc3 K
+//   Shape rule: ((R-4)/2 - 4)/2 >= 1, i.e. R >= 16; fc1 takes 16*s*s (400 at 32, 2704 at 64).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/layers.h"
+
+namespace flowpic {
+
+enum class Arch { kFlowPic, kLeNet };
+const char* arch_name(Arch a);      // "flowpic", "lenet"
+Arch parse_arch(const std::string& s);  // UsageError otherwise
+
+struct NetSpec {
+    Arch arch = Arch::kFlowPic;
+    int resolution = 1500;
+    int channels = 1;
+    int classes = 5;
+};
+
+class Network {
+public:
+    explicit Network(const NetSpec& spec);  // std::invalid_argument when the shape rule fails
+    const NetSpec& spec() const { return spec_; }
+
+    // Glorot-uniform weights (Keras' fan-in/fan-out for convolutions), zero biases.
+    void init_glorot(uint64_t seed);
+
+    // x: N x C x R x R.  Returns the logits N x K (valid until the next call).  Training
+    // mode keeps every activation for backward() and draws dropout masks from the seed.
+    const Tensor& forward(Backend& be, const Tensor& x, const StepContext& ctx);
+    // dlogits: N x K.  Fills every parameter's gradient (summed over the batch).
+    void backward(Backend& be, const Tensor& x, const Tensor& dlogits);
+
+    std::vector<Param> params();  // in PyTorch order: conv1.weight, conv1.bias, ...
+    size_t parameter_count();
+    std::string summary() const;  // one line per layer with output shapes
+
+private:
+    NetSpec spec_;
+    std::vector<std::unique_ptr<Layer>> layers_;
+    std::vector<Tensor> acts_;  // acts_[i] = output of layer i
+    Tensor grad_a_, grad_b_;    // ping-pong gradient buffers
+};
+
+}  // namespace flowpic
