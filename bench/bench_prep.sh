@@ -31,18 +31,18 @@ sys.exit(rc)' "$TMP/rss" "$@"
     }
 fi
 
-# name, input, flowpic-prep flags
+# id (file names), display name, input, flowpic-prep flags
 run_prep() {
-    local name=$1 input=$2; shift 2
+    local id=$1 name=$2 input=$3; shift 3
     local files bytes
     files=$(find "$input" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) | wc -l)
     bytes=$(find "$input" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) -printf '%s\n' | awk '{s+=$1} END {print s+0}')
     echo "bench_prep: $name: flowpic-prep $input ($files captures)" >&2
     local start end
     start=$(date +%s.%N)
-    measure "$BIN/flowpic-prep" "$input" -o "$TMP/$name.fpd" --json -q "$@" > "$TMP/$name.json"
+    measure "$BIN/flowpic-prep" "$input" -o "$TMP/$id.fpd" --json -q "$@" > "$TMP/$id.json"
     end=$(date +%s.%N)
-    $PY - "$TMP/$name.json" "$name" "$start" "$end" "$(tail -n1 "$TMP/rss")" "$files" "$bytes" "$TMP/$name.fpd" <<'PYEOF' >> "$RESULTS"
+    $PY - "$TMP/$id.json" "$name" "$start" "$end" "$(tail -n1 "$TMP/rss")" "$files" "$bytes" "$TMP/$id.fpd" <<'PYEOF' >> "$RESULTS"
 import json, os, sys
 r = json.load(open(sys.argv[1]))
 wall = float(sys.argv[4]) - float(sys.argv[3])
@@ -56,12 +56,12 @@ SYNTH="$OUT/synth-prep"
 if [ ! -s "$SYNTH/.done" ]; then
     echo "bench_prep: generating $SYNTH (synthetic, 10 flows per class, seed 1)" >&2
     rm -rf "$SYNTH"
-    "$BIN/flowpic-synth" --out "$SYNTH" --flows-per-class 10 --seed 1 -q
+    "$BIN/flowpic-synth" --out "$SYNTH" --flows-per-class 10 --seed 1 -q >&2
     date -u > "$SYNTH/.done"
 fi
-run_prep "synthetic (flowpic-synth, 10 flows/class)" "$SYNTH" --label-from-dir
+run_prep synth "synthetic (flowpic-synth, 10 flows/class)" "$SYNTH" --label-from-dir
 if [ -d "$NDPI" ]; then
-    run_prep "nDPI test captures" "$NDPI" --label any --window 15 --keep-going
+    run_prep ndpi "nDPI test captures" "$NDPI" --label any --window 15 --keep-going
 else
     echo "bench_prep: $NDPI not found: no nDPI row" >&2
 fi

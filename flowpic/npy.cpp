@@ -323,23 +323,27 @@ NpyArray read_npy(const std::string& path) {
     return a;
 }
 
-std::vector<float> NpyArray::to_float() const {
-    const size_t n = size_t(elements());
-    std::vector<float> out(n);
+void npy_to_float(NpyDtype t, const void* raw, size_t n, float* out) {
+    const auto* bytes = static_cast<const uint8_t*>(raw);
     auto convert = [&](auto tag) {
         using T = decltype(tag);
         for (size_t i = 0; i < n; ++i) {
             T v;
-            std::memcpy(&v, data.data() + i * sizeof(T), sizeof(T));
+            std::memcpy(&v, bytes + i * sizeof(T), sizeof(T));
             out[i] = float(v);
         }
     };
-    switch (dtype) {
+    switch (t) {
     case NpyDtype::u8: convert(uint8_t{}); break;
     case NpyDtype::u16: convert(uint16_t{}); break;
     case NpyDtype::i64: convert(int64_t{}); break;
     case NpyDtype::f32: convert(float{}); break;
     }
+}
+
+std::vector<float> NpyArray::to_float() const {
+    std::vector<float> out(static_cast<size_t>(elements()));
+    npy_to_float(dtype, data.data(), out.size(), out.data());
     return out;
 }
 

@@ -106,4 +106,7 @@ struct NpyArray {
 };
 NpyArray read_npy(const std::string& path);
 
+// n raw little-endian items of dtype t converted to float.
+void npy_to_float(NpyDtype t, const void* raw, size_t n, float* out);
+
 }  // namespace flowpic

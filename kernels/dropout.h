@@ -16,10 +16,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#ifndef FLOWPIC_HD  // callable from CUDA kernels too: one definition of the mask
 #ifdef __CUDACC__
 #define FLOWPIC_HD __host__ __device__
 #else
 #define FLOWPIC_HD
+#endif
 #endif
 
 namespace flowpic {

@@ -295,12 +295,21 @@ void DenseBinner::bin_batch(const PacketListView* windows, size_t batch, const B
     const bool binary = opts.values == ValueMode::binary;
     const bool by_channel = opts.direction == Direction::channels;
     const long long count = (long long)batch;
-    // Zeroing is most of the time at large N (9 MB per 1500^2 float image): per image,
-    // in the thread that then scatters into it.
-#pragma omp parallel for schedule(static) if (batch > 1 && worth_parallel(stride * batch))
+    // Zeroing is most of the time at large N (9 MB per 1500^2 float image).  One memset
+    // over the whole batch (or one per thread, in contiguous chunks): for large blocks
+    // glibc switches to non-temporal stores, which skip reading the lines first; zeroing
+    // image by image just before its scatter measured 3x slower for a batch of 128.
+    const size_t total = stride * batch;
+    const bool parallel = batch > 1 && worth_parallel(total);
+    const long long chunks = parallel ? omp_get_max_threads() : 1;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (long long c = 0; c < chunks; ++c) {
+        const size_t from = total * size_t(c) / size_t(chunks), to = total * size_t(c + 1) / size_t(chunks);
+        std::memset(out + from, 0, (to - from) * sizeof(T));  // 0.0f and 0 are all-zero bits
+    }
+#pragma omp parallel for schedule(static) if (parallel)
     for (long long b = 0; b < count; ++b) {
         T* img = out + stride * size_t(b);
-        std::memset(img, 0, stride * sizeof(T));  // 0.0f and 0 are all-zero bits
         const PacketListView& w = windows[b];
         const ColumnRule column(time_axis(w, opts.normalize), opts.resolution);
         for (uint32_t i = 0; i < w.count; ++i) {

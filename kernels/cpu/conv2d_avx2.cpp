@@ -411,15 +411,22 @@ void conv2d_backward_weight_avx2(const Conv2dShape& s, const float* x, const flo
                 }
             }
         }
-        // Partials in group order: the same sums whatever thread made them.
+        // Partials in group order: the same sums whatever thread made them.  Blocks of
+        // elements, groups outer, so the partials stream through memory in order.
+        constexpr long long kBlock = 1024;
 #pragma omp for schedule(static)
-        for (long long e = 0; e < part_size; ++e) {
-            float sum = 0.0f;
-            for (int g = 0; g < groups; ++g) sum += partial[g * part_size + e];
-            if (e < 1LL * s.k * taps)
-                dw[e] = sum;
-            else if (db)
-                db[e - 1LL * s.k * taps] = sum;
+        for (long long e0 = 0; e0 < part_size; e0 += kBlock) {
+            const long long e1 = std::min(part_size, e0 + kBlock);
+            float sum[kBlock];
+            std::copy(partial.begin() + e0, partial.begin() + e1, sum);
+            for (int g = 1; g < groups; ++g)
+                for (long long e = e0; e < e1; ++e) sum[e - e0] += partial[g * part_size + e];
+            for (long long e = e0; e < e1; ++e) {
+                if (e < 1LL * s.k * taps)
+                    dw[e] = sum[e - e0];
+                else if (db)
+                    db[e - 1LL * s.k * taps] = sum[e - e0];
+            }
         }
     }
 }

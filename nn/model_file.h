@@ -1,0 +1,40 @@
+// The model file: safetensors with PyTorch names and layouts (conv1.weight OIHW, fc1.weight
+// out x in with the input flattened C,H,W, ...) and __metadata__:
+//   required (a model trained elsewhere needs only these to run on --images):
+//     format=flowpic  version=1  arch=flowpic|lenet  resolution=N  channels=C
+//     classes=comma-separated names in label order
+//   written by flowpic-train as well: prep (JSON: windowing and extraction settings),
+//     binning (JSON: resolution, normalize, values, direction), and free-form keys.
+// Loading checks everything and names what is wrong: missing or malformed metadata, an
+// unknown version, missing or extra tensors, shapes against the metadata.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/network.h"
+
+namespace flowpic {
+
+constexpr int kModelFormatVersion = 1;
+
+struct ModelInfo {
+    NetSpec spec;
+    std::vector<std::string> classes;
+    std::map<std::string, std::string> metadata;  // every key of the file
+};
+
+struct LoadedModel {
+    ModelInfo info;
+    std::unique_ptr<Network> net;
+};
+
+// Writes atomically.  extra: metadata beyond the required keys (prep, binning, ...).
+void save_model(const std::string& path, Network& net, const std::vector<std::string>& classes,
+                const std::map<std::string, std::string>& extra = {});
+
+// Throws InputError("path: what").
+LoadedModel load_model(const std::string& path);
+
+}  // namespace flowpic
