@@ -52,6 +52,7 @@ std::vector<Case> cases() {
         {"9x1 stride 2 valid", valid(2, 1, 20, 9, 4, 9, 1, 2)},
         {"filter larger than input", same(1, 1, 3, 4, 2, 6, 8, 1)},
         {"1x1 input", same(1, 3, 1, 1, 5, 3, 3, 2)},
+        {"1 column, stride 2", same(2, 2, 5, 1, 2, 2, 2, 2)},  // a column phase with no pixel
         {"Q = 16", valid(1, 1, 5, 20, 1, 5, 5, 1)},
         {"Q = 17", valid(2, 2, 6, 21, 3, 5, 5, 1)},
         {"FlowPicNet conv1 at 100x100", same(2, 1, 100, 100, 10, 10, 10, 5)},

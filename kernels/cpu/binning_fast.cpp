@@ -2,6 +2,8 @@
 // through the reference's rule in binning.h; only the bookkeeping around it differs.
 #include "kernels/cpu/binning_fast.h"
 
+#include "kernels/cpu/cpu_features.h"
+
 #include <omp.h>
 
 #include <cstddef>
@@ -206,7 +208,7 @@ void SparseBinner::bin(const PacketListView& w, const BinningOptions& opts,
     // Pass 1: every packet's bucket and pixel key (independent per packet).
     uint32_t done = 0;
 #if defined(__AVX2__)
-    if (!column.zero_span)
+    if (!column.zero_span && use_avx2())  // FLOWPIC_CPU=scalar keeps to the scalar pass
         done = classify_avx2(w.packets, w.count, column, n, by_channel, dropped, bucket_.data(), key_.data());
 #endif
     classify_scalar(w.packets + done, w.count - done, column, rows_.get(opts.resolution), n, by_channel,

@@ -163,7 +163,8 @@ struct XBand {
                 for (int ph = 0; ph < phases; ++ph, dst += width) {
                     // col = m*stride + ph - pad_left must lie in [0, W)
                     int first = s.pad_left - ph > 0 ? (s.pad_left - ph + s.stride - 1) / s.stride : 0;
-                    int end = (s.w - 1 + s.pad_left - ph) / s.stride + 1;
+                    const int last = s.w - 1 + s.pad_left - ph;  // may be < 0: no m at all
+                    int end = last < 0 ? 0 : last / s.stride + 1;
                     first = std::min(first, width);
                     end = std::max(first, std::min(end, width));
                     std::fill(dst, dst + first, 0.0f);
