@@ -1,0 +1,199 @@
+#include "nn/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "nn/safetensors.h"
+
+namespace flowpic {
+
+namespace {
+double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+Trainer::Trainer(Backend& be, Network& net, const DatasetReader& ds, const BinningOptions& binning, TrainConfig cfg)
+    : be_(be), net_(net), ds_(ds), cfg_(std::move(cfg)), train_(ds, kSplitTrain, binning), val_(ds, kSplitVal, binning),
+      adam_(cfg_.adam) {
+    if (train_.size() == 0) throw input_error(ds.path(), "the train split is empty: nothing to train on");
+    if (cfg_.class_weights == ClassWeighting::kBalanced) {
+        // sklearn / Keras "balanced": n_samples / (n_classes * n_c); classes absent from
+        // the train split get weight 0 (they cannot occur as labels there anyway).
+        std::vector<uint64_t> n = train_.class_counts();
+        size_t present = 0;
+        for (uint64_t c : n) present += c > 0;
+        class_weights_.resize(n.size());
+        for (size_t c = 0; c < n.size(); ++c)
+            class_weights_[c] = n[c] ? float(double(train_.size()) / (double(present) * double(n[c]))) : 0.f;
+    }
+    for (const Param& p : net_.params()) {
+        best_.emplace_back(p.value->shape());
+        std::memcpy(best_.back().data(), p.value->data(), p.value->size() * sizeof(float));
+    }
+}
+
+void Trainer::evaluate(DatasetLoader& loader, double& loss, double& accuracy) {
+    Tensor x, probs, dlogits;
+    std::vector<int32_t> labels;
+    double loss_sum = 0;
+    size_t correct = 0;
+    for (size_t first = 0; first < loader.size(); first += size_t(cfg_.batch)) {
+        size_t count = std::min(loader.size() - first, size_t(cfg_.batch));
+        loader.load(first, count, x, labels);
+        const Tensor& logits = net_.forward(be_, x, StepContext{});
+        probs.reshape(logits.shape());
+        const int k = int(logits.dim(1));
+        double l = be_.softmax_xent_forward(logits.data(), labels.data(), nullptr, int(count), k, probs.data());
+        loss_sum += l * double(count);
+        for (size_t i = 0; i < count; ++i) {
+            const float* p = probs.data() + i * size_t(k);
+            correct += size_t(std::max_element(p, p + k) - p) == size_t(labels[i]);
+        }
+    }
+    loss = loader.size() ? loss_sum / double(loader.size()) : 0;
+    accuracy = loader.size() ? double(correct) / double(loader.size()) : 0;
+}
+
+void Trainer::run(const std::function<void(const EpochRecord&)>& on_epoch) {
+    Tensor x, probs, dlogits;
+    std::vector<int32_t> labels;
+    const float* weights = class_weights_.empty() ? nullptr : class_weights_.data();
+    while (epoch_ < cfg_.epochs && !stopped_early_) {
+        const int epoch = epoch_ + 1;
+        const double t0 = now_s();
+        train_.shuffle(cfg_.seed, uint64_t(epoch));
+        Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg_.epochs), train_.size(), "images",
+                     cfg_.progress, 0.5);
+        double loss_sum = 0;
+        size_t correct = 0, seen = 0, step_in_epoch = 0;
+        for (size_t first = 0; first < train_.size(); first += size_t(cfg_.batch), ++step_in_epoch) {
+            size_t count = std::min(train_.size() - first, size_t(cfg_.batch));
+            train_.load(first, count, x, labels);
+            StepContext ctx{true, mix_seed(cfg_.seed, uint64_t(adam_.step()) + 1)};
+            StepResult r = loss_and_gradients(be_, net_, x, labels, weights, ctx, probs, dlogits);
+            if (!std::isfinite(r.loss))
+                throw InputError("training diverged: the loss is " + std::string(std::isnan(r.loss) ? "NaN" : "infinite") +
+                                 " at epoch " + std::to_string(epoch) + ", step " + std::to_string(step_in_epoch + 1) +
+                                 " (try a lower --lr)");
+            adam_.update(be_, net_.params());
+            loss_sum += r.loss * double(count);
+            correct += r.correct;
+            seen += count;
+            bar.update(seen, seen, "images");
+        }
+        bar.finish(seen, seen, "images");
+        EpochRecord rec;
+        rec.epoch = epoch;
+        rec.train_loss = loss_sum / double(seen);
+        rec.train_accuracy = double(correct) / double(seen);
+        rec.has_val = val_.size() > 0;
+        if (rec.has_val) evaluate(val_, rec.val_loss, rec.val_accuracy);
+        rec.seconds = now_s() - t0;
+        rec.images_per_s = double(seen) / rec.seconds;
+        // Without a validation split the best model is judged on the training loss.
+        const double metric = !rec.has_val ? -rec.train_loss
+                              : cfg_.best_by == BestBy::kValLoss ? -rec.val_loss
+                                                                 : rec.val_accuracy;
+        if (best_epoch_ == 0 || metric > best_metric_) {
+            best_metric_ = metric;
+            best_epoch_ = epoch;
+            since_best_ = 0;
+            rec.best = true;
+            auto params = net_.params();
+            for (size_t i = 0; i < params.size(); ++i)
+                std::memcpy(best_[i].data(), params[i].value->data(), params[i].value->size() * sizeof(float));
+        } else {
+            ++since_best_;
+        }
+        epoch_ = epoch;
+        if (cfg_.early_stop > 0 && since_best_ >= cfg_.early_stop) stopped_early_ = true;
+        if (cfg_.checkpoint_every > 0 && !cfg_.checkpoint_path.empty() &&
+            (epoch % cfg_.checkpoint_every == 0 || epoch == cfg_.epochs || stopped_early_))
+            save_checkpoint();
+        on_epoch(rec);
+    }
+}
+
+void Trainer::restore_best() {
+    auto params = net_.params();
+    for (size_t i = 0; i < params.size(); ++i)
+        std::memcpy(params[i].value->data(), best_[i].data(), params[i].value->size() * sizeof(float));
+}
+
+// The checkpoint: a safetensors file (atomic, so a failed write, e.g. a full disk,
+// leaves the previous checkpoint whole) with the weights under their own names, the Adam
+// moments under adam.m./adam.v., the best weights under best., and the counters.
+void Trainer::save_checkpoint() const {
+    SafeTensorsFile f;
+    auto params = net_.params();
+    auto add = [&](const std::string& name, const Tensor& t) {
+        f.tensors.push_back({name, t.shape(), std::vector<float>(t.data(), t.data() + t.size())});
+    };
+    auto& moments = const_cast<Adam&>(adam_).moments();
+    for (size_t i = 0; i < params.size(); ++i) {
+        add(params[i].name, *params[i].value);
+        add("best." + params[i].name, best_[i]);
+        if (!moments.empty()) {
+            add("adam.m." + params[i].name, moments[2 * i]);
+            add("adam.v." + params[i].name, moments[2 * i + 1]);
+        }
+    }
+    char metric[64];
+    std::snprintf(metric, sizeof metric, "%.17g", best_metric_);
+    f.metadata = {{"format", "flowpic-checkpoint"}, {"version", "1"},
+                  {"epoch", std::to_string(epoch_)}, {"adam_step", std::to_string(adam_.step())},
+                  {"best_epoch", std::to_string(best_epoch_)}, {"best_metric", metric},
+                  {"since_best", std::to_string(since_best_)}, {"seed", std::to_string(cfg_.seed)},
+                  {"batch", std::to_string(cfg_.batch)}, {"arch", arch_name(net_.spec().arch)},
+                  {"resolution", std::to_string(net_.spec().resolution)},
+                  {"stopped_early", stopped_early_ ? "1" : "0"}};
+    write_safetensors(cfg_.checkpoint_path, f);
+}
+
+void Trainer::resume_from(const std::string& path) {
+    SafeTensorsFile f = read_safetensors(path);
+    auto md = [&](const char* k) -> const std::string& {
+        auto it = f.metadata.find(k);
+        if (it == f.metadata.end()) throw input_error(path, std::string("not a flowpic checkpoint (no ") + k + ")");
+        return it->second;
+    };
+    if (md("format") != "flowpic-checkpoint") throw input_error(path, "not a flowpic checkpoint");
+    if (md("arch") != arch_name(net_.spec().arch) || md("resolution") != std::to_string(net_.spec().resolution) ||
+        md("seed") != std::to_string(cfg_.seed) || md("batch") != std::to_string(cfg_.batch))
+        throw input_error(path, "checkpoint was made with other settings (arch " + md("arch") + ", resolution " +
+                                    md("resolution") + ", seed " + md("seed") + ", batch " + md("batch") +
+                                    "): resume with the same options");
+    auto params = net_.params();
+    auto& moments = adam_.moments();
+    moments.clear();
+    auto take = [&](const std::string& name, Tensor& dst) {
+        const SafeTensor* t = f.find(name);
+        if (!t || t->shape != dst.shape()) throw input_error(path, "checkpoint lacks tensor " + name + " of shape " + shape_string(dst.shape()));
+        std::memcpy(dst.data(), t->data.data(), dst.size() * sizeof(float));
+    };
+    const bool has_moments = f.find("adam.m." + params[0].name) != nullptr;
+    for (size_t i = 0; i < params.size(); ++i) {
+        take(params[i].name, *params[i].value);
+        take("best." + params[i].name, best_[i]);
+        if (has_moments) {
+            moments.emplace_back(params[i].value->shape());
+            take("adam.m." + params[i].name, moments.back());
+            moments.emplace_back(params[i].value->shape());
+            take("adam.v." + params[i].name, moments.back());
+        }
+    }
+    epoch_ = std::stoi(md("epoch"));
+    adam_.set_step(std::stoll(md("adam_step")));
+    best_epoch_ = std::stoi(md("best_epoch"));
+    best_metric_ = std::stod(md("best_metric"));
+    since_best_ = std::stoi(md("since_best"));
+    stopped_early_ = md("stopped_early") == "1";
+}
+
+}  // namespace flowpic

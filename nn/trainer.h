@@ -1,0 +1,79 @@
+// Training: epochs of shuffled mini-batches from the train split, validation after every
+// epoch, the best weights kept (by validation loss or accuracy), early stopping, and
+// checkpoints that make a killed run resume with exactly the result of an uninterrupted
+// one (on the CPU): the batch order is a function of (seed, epoch), dropout masks of
+// (seed, step), and the checkpoint holds weights, Adam moments and the best-so-far state.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "flowpic/dataset_file.h"
+#include "nn/loader.h"
+#include "nn/network.h"
+#include "nn/optimizer.h"
+
+namespace flowpic {
+
+enum class ClassWeighting { kNone, kBalanced };
+enum class BestBy { kValLoss, kValAccuracy };
+
+struct TrainConfig {
+    int epochs = 40;
+    int batch = 128;
+    AdamParams adam;
+    uint64_t seed = 1;
+    ClassWeighting class_weights = ClassWeighting::kNone;
+    BestBy best_by = BestBy::kValLoss;
+    int early_stop = 0;         // stop after this many epochs without a better model; 0 = off
+    int checkpoint_every = 0;   // epochs between checkpoints; 0 = none
+    std::string checkpoint_path;
+    bool progress = true;
+};
+
+struct EpochRecord {
+    int epoch = 0;  // 1-based
+    double train_loss = 0, train_accuracy = 0;
+    double val_loss = 0, val_accuracy = 0;
+    bool has_val = false;
+    double seconds = 0, images_per_s = 0;
+    bool best = false;
+};
+
+class Trainer {
+public:
+    Trainer(Backend& be, Network& net, const DatasetReader& ds, const BinningOptions& binning, TrainConfig cfg);
+
+    // Continues from the checkpoint's state (throws InputError if it does not fit).
+    void resume_from(const std::string& checkpoint);
+    // Runs the remaining epochs; on_epoch sees every finished epoch.  Throws InputError
+    // on a NaN/infinite loss, naming the epoch and step.
+    void run(const std::function<void(const EpochRecord&)>& on_epoch);
+    // Copies the best weights seen (or the last ones when there was no validation) into net.
+    void restore_best();
+
+    const std::vector<float>& class_weights() const { return class_weights_; }
+    int best_epoch() const { return best_epoch_; }
+    double best_metric() const { return best_metric_; }
+    int epochs_done() const { return epoch_; }
+    bool stopped_early() const { return stopped_early_; }
+
+private:
+    void save_checkpoint() const;
+    void evaluate(DatasetLoader& loader, double& loss, double& accuracy);
+
+    Backend& be_;
+    Network& net_;
+    const DatasetReader& ds_;
+    TrainConfig cfg_;
+    DatasetLoader train_, val_;
+    Adam adam_;
+    std::vector<float> class_weights_;  // empty: none
+    std::vector<Tensor> best_;          // best weights, parameter order
+    double best_metric_ = 0;
+    int best_epoch_ = 0, epoch_ = 0, since_best_ = 0;
+    bool stopped_early_ = false;
+};
+
+}  // namespace flowpic
