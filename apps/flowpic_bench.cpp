@@ -2,6 +2,7 @@
 // apps/bench_<mode>.h (a class with add_to(app), selected() and run()); add a mode by
 // writing one and registering it below.
 #include "apps/bench_binning.h"
+#include "apps/bench_nn.h"
 #include "apps/cli.h"
 
 using namespace flowpic;
@@ -17,14 +18,19 @@ int main(int argc, char** argv) {
         "  flowpic-bench binning                         # sparse and dense, 1500^2 and 64^2\n"
         "  flowpic-bench binning --json --min-time 1\n"
         "  flowpic-bench binning --help\n"
+        "  flowpic-bench nn --arch flowpic --resolution 1500 --batch 32 --mode train\n"
+        "  flowpic-bench nn --help\n"
         "\nExit codes: 0 success, 1 an output cannot be written, 2 usage error, 3 internal\n"
         "error (e.g. an optimised kernel disagreeing with the reference).\n");
     app.require_subcommand(1);
     BinningBench binning;
     binning.add_to(app);
+    NnBench nn;
+    nn.add_to(app);
 
     return run_cli(app, argc, argv, [&] {
         if (binning.selected()) return binning.run();
+        if (nn.selected()) return nn.run();
         throw UsageError("no mode given");
     });
 }

@@ -51,6 +51,24 @@ int rows_per_band(int n, int rows) {
 }
 
 // [start[i], start[i+1]) for near-equal pieces of at most `max`.
+// Below ~2 M multiply-adds (LeNet at batch 1) a parallel region costs more than it saves:
+// on a loaded machine each wait can cost a scheduler time slice.  The results do not
+// depend on the thread count, so this only changes speed.
+bool worth_threads(const Conv2dShape& s) {
+    return 1LL * s.n * s.k * s.p * s.q * s.c * s.r * s.s >= (2LL << 20);
+}
+
+// Per-thread band buffers kept between calls: a fresh ~200 KB vector per call showed up
+// as page faults in profiles.  Zeroed like a fresh vector, so the kernels see exactly
+// what they saw before (tail elements they read but never write stay 0).
+std::vector<float>& scratch(int which, size_t size) {
+    thread_local std::vector<float> buffers[2];
+    std::vector<float>& b = buffers[which];
+    if (b.size() < size) b.resize(size);
+    std::fill(b.begin(), b.begin() + ptrdiff_t(size), 0.0f);
+    return b;
+}
+
 std::vector<int> split(int total, int max) {
     int pieces = (total + max - 1) / max;
     std::vector<int> start(pieces + 1);
@@ -240,9 +258,9 @@ void conv2d_forward_avx2(const Conv2dShape& s, const float* x, const float* w, c
     const long long items = 1LL * s.n * bands;
     const long long prow_step = s.stride * band_shape.row_stride();
 
-#pragma omp parallel
+#pragma omp parallel if (worth_threads(s))
     {
-        std::vector<float> band(size_t(s.c * band_shape.chan_stride()));
+        std::vector<float>& band = scratch(0, size_t(s.c * band_shape.chan_stride()));
         alignas(32) float out[kMaxMr * kTile];
 #pragma omp for schedule(dynamic, 1)
         for (long long it = 0; it < items; ++it) {
@@ -315,9 +333,9 @@ void conv2d_backward_data_avx2(const Conv2dShape& s, const float* dy, const floa
     const long long items = 1LL * s.n * bands;
     const bool gaps = st > s.r || st > s.s;  // some dx rows or columns receive no tap
 
-#pragma omp parallel
+#pragma omp parallel if (worth_threads(s))
     {
-        std::vector<float> dyb(size_t(s.k * kstride));
+        std::vector<float>& dyb = scratch(1, size_t(s.k * kstride));
         alignas(32) float out[kMaxMr * kTile];
 #pragma omp for schedule(dynamic, 1)
         for (long long it = 0; it < items; ++it) {
@@ -379,9 +397,9 @@ void conv2d_backward_weight_avx2(const Conv2dShape& s, const float* x, const flo
     const long long pq = 1LL * s.p * s.q;
     const long long prow_step = s.stride * band_shape.row_stride();
 
-#pragma omp parallel
+#pragma omp parallel if (worth_threads(s))
     {
-        std::vector<float> band(size_t(s.c * band_shape.chan_stride()));
+        std::vector<float>& band = scratch(0, size_t(s.c * band_shape.chan_stride()));
 #pragma omp for schedule(dynamic, 1)
         for (int g = 0; g < groups; ++g) {
             float* part = partial.data() + g * part_size;
