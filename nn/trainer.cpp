@@ -69,7 +69,7 @@ void Trainer::run(const std::function<void(const EpochRecord&)>& on_epoch) {
         const double t0 = now_s();
         train_.shuffle(cfg_.seed, uint64_t(epoch));
         Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(cfg_.epochs), train_.size(), "images",
-                     cfg_.progress, 0.5);
+                     cfg_.progress, 2.0);
         double loss_sum = 0;
         size_t correct = 0, seen = 0, step_in_epoch = 0;
         for (size_t first = 0; first < train_.size(); first += size_t(cfg_.batch), ++step_in_epoch) {
