@@ -1,5 +1,7 @@
 #include "flowpic/labels.h"
 
+#include "core/strings.h"
+
 #include <fnmatch.h>
 #include <unistd.h>
 
@@ -35,18 +37,6 @@ std::string trim(const std::string& s) {
     while (b < e && std::isspace((unsigned char)s[b])) ++b;
     while (e > b && std::isspace((unsigned char)s[e - 1])) --e;
     return s.substr(b, e - b);
-}
-
-std::vector<std::string> split_tabs(const std::string& line) {
-    std::vector<std::string> out;
-    size_t pos = 0;
-    for (;;) {
-        size_t tab = line.find('\t', pos);
-        out.push_back(line.substr(pos, tab == std::string::npos ? std::string::npos : tab - pos));
-        if (tab == std::string::npos) break;
-        pos = tab + 1;
-    }
-    return out;
 }
 
 bool rule_matches(const LabelSource::Rule& r, const std::string& path, const std::string& stem) {
@@ -148,7 +138,7 @@ LabelSource LabelSource::from_map_text(const std::string& text, const std::strin
         std::string t = trim(line);
         if (t.empty() || t[0] == '#') continue;
         const std::string where = name + ":" + std::to_string(lineno);
-        std::vector<std::string> f = split_tabs(line);
+        std::vector<std::string> f = split_on(line, '\t');
         if (f.size() < 2 || f.size() > 3)
             throw InputError(where + ": expected 'pattern<TAB>class[<TAB>vpn|nonvpn]', got " +
                              std::to_string(f.size()) + " tab-separated field(s)");

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "nn/safetensors.h"
 
 namespace flowpic {
@@ -12,18 +13,6 @@ namespace {
 std::string join(const std::vector<std::string>& v) {
     std::string out;
     for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + v[i];
-    return out;
-}
-
-std::vector<std::string> split_names(const std::string& s) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    for (;;) {
-        size_t comma = s.find(',', start);
-        out.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
     return out;
 }
 
@@ -83,7 +72,7 @@ LoadedModel load_model(const std::string& path) {
     m.info.spec.arch = parse_arch(md.at("arch"));
     m.info.spec.resolution = positive_int(path, md, "resolution");
     m.info.spec.channels = positive_int(path, md, "channels");
-    m.info.classes = split_names(md.at("classes"));
+    m.info.classes = split_on(md.at("classes"), ',');
     for (const auto& c : m.info.classes)
         if (c.empty()) throw input_error(path, "metadata classes '" + md.at("classes") + "' has an empty name");
     if (m.info.classes.size() < 2) throw input_error(path, "metadata classes names fewer than 2 classes");

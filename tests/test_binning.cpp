@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/binning.h"
+#include "tests/binning_modes.h"
 #include "tests/util.h"
 
 using namespace flowpic;
@@ -191,15 +192,6 @@ std::vector<WindowPacket> random_window(std::mt19937& rng, uint32_t count, uint3
     return pk;
 }
 
-std::vector<BinningOptions> all_modes(int n) {
-    std::vector<BinningOptions> out;
-    for (auto norm : {Normalize::span, Normalize::fixed})
-        for (auto values : {ValueMode::count, ValueMode::binary})
-            for (auto dir : {Direction::none, Direction::grey, Direction::channels})
-                out.push_back(BinningOptions{n, norm, values, dir});
-    return out;
-}
-
 double sum(const std::vector<float>& v, size_t from, size_t to) {
     double s = 0;
     for (size_t i = from; i < to; ++i) s += v[i];
@@ -272,7 +264,7 @@ BOOST_AUTO_TEST_CASE(sparse_equals_dense_on_random_windows) {
         for (uint32_t count : {1u, 2u, 37u, 400u}) {
             auto pk = random_window(rng, count, 1 + rng() % 60000000);
             PacketListView w{pk.data(), count, pk.back().t_us + uint32_t(rng() % 1000)};
-            for (const auto& o : all_modes(n)) {
+            for (const auto& o : all_binning_modes(n)) {
                 std::vector<SparsePixel> px;
                 bin_sparse_ref(w, o, px);
                 BOOST_TEST(!px.empty());

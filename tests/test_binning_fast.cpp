@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/binning.h"
+#include "tests/binning_modes.h"
 #include "kernels/cpu/binning_fast.h"
 
 using namespace flowpic;
@@ -21,15 +22,6 @@ using namespace flowpic;
 namespace {
 
 const int kResolutions[] = {1500, 300, 64, 32, 7, 1};
-
-std::vector<BinningOptions> all_modes(int n) {
-    std::vector<BinningOptions> out;
-    for (auto norm : {Normalize::span, Normalize::fixed})
-        for (auto values : {ValueMode::count, ValueMode::binary})
-            for (auto dir : {Direction::none, Direction::grey, Direction::channels})
-                out.push_back(BinningOptions{n, norm, values, dir});
-    return out;
-}
 
 struct TestWindow {
     std::vector<WindowPacket> packets;
@@ -96,7 +88,7 @@ size_t check_window(const TestWindow& tw, SparseBinner& sparse, DenseBinner& den
     const PacketListView w = tw.view();
     size_t checked = 0;
     for (int n : kResolutions)
-        for (const auto& o : all_modes(n)) {
+        for (const auto& o : all_binning_modes(n)) {
             const std::string where = what + " " + format_options(o) + ": ";
             std::vector<SparsePixel> want, got = {SparsePixel{9, 9, 9, 9, 9.0f}};  // appended to
             bin_sparse_ref(w, o, want);
@@ -266,7 +258,7 @@ BOOST_AUTO_TEST_CASE(batch_offsets_and_pixels_equal_the_reference) {
     SparseBatchBinner batcher;
     DenseBinner dense;
     for (int n : {1500, 64})
-        for (const auto& o : all_modes(n)) {
+        for (const auto& o : all_binning_modes(n)) {
             SparseBatch want, got;
             got.pixels.assign(3, SparsePixel{1, 1, 1, 1, 1.0f});  // stale content must go
             got.offsets.assign(7, 42);
