@@ -45,6 +45,9 @@ endif
 LIB      := $(BUILD)/libflowpic.a
 
 .PHONY: all test demo bench deps clean help
+# Keep the apps' object files: as intermediates of a pattern rule make would delete them
+# and rebuild them on every run.
+.SECONDARY:
 all: $(LIB) $(APPS) $(BUILD)/bin/flowpic-tests
 
 help:
