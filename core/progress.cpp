@@ -54,6 +54,7 @@ void Progress::report(uint64_t done, uint64_t items, const char* items_name, boo
         std::snprintf(buf, sizeof buf, ", %.2f M %s/s", rate / 1e6, items_name);
         line += buf;
     }
+    if (!note_.empty()) line += ", " + note_;
     if (tty_) {
         std::string bar;
         if (total_) {

@@ -22,11 +22,13 @@ public:
     }
     void finish(uint64_t done, uint64_t items = 0, const char* items_name = "packets");
     void set_total(uint64_t total) { total_ = total; }
+    // Extra text shown after the counts, e.g. "loss 0.52 acc 0.81".
+    void set_note(std::string note) { note_ = std::move(note); }
 
 private:
     void report(uint64_t done, uint64_t items, const char* items_name, bool final);
 
-    std::string label_, unit_;
+    std::string label_, unit_, note_;
     uint64_t total_;
     bool enabled_, tty_, shown_ = false;
     double delay_s_;

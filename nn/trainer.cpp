@@ -85,6 +85,9 @@ void Trainer::run(const std::function<void(const EpochRecord&)>& on_epoch) {
             loss_sum += r.loss * double(count);
             correct += r.correct;
             seen += count;
+            char note[64];
+            std::snprintf(note, sizeof note, "loss %.4f acc %.3f", loss_sum / double(seen), double(correct) / double(seen));
+            bar.set_note(note);
             bar.update(seen, seen, "images");
         }
         bar.finish(seen, seen, "images");
