@@ -18,52 +18,16 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "tests/conv2d_cases.h"
 #include "kernels/cpu/cpu_features.h"
 
 using namespace flowpic;
 
 namespace {
 
-struct Case {
-    const char* name;
-    Conv2dShape shape;
-};
+using Case = Conv2dCase;
 
-Conv2dShape same(int n, int c, int h, int w, int k, int r, int s, int stride) {
-    return conv2d_same_keras(n, c, h, w, k, r, s, stride);
-}
-Conv2dShape valid(int n, int c, int h, int w, int k, int r, int s, int stride) {
-    return conv2d_valid(n, c, h, w, k, r, s, stride);
-}
-
-// Odd sizes, C 1..3, K 1..5, R and S 1..10 (non-square too), strides 1..5 (also larger
-// than the filter, which leaves dx rows and columns no tap reaches), same and valid,
-// batch 1..3, tile edges (Q = 16, 17), then the real nets' layers.
-std::vector<Case> cases() {
-    return {
-        {"1x1 filter", valid(1, 1, 7, 9, 1, 1, 1, 1)},
-        {"3x3 same", same(2, 3, 11, 13, 4, 3, 3, 1)},
-        {"2x5 stride 2 same", same(1, 2, 17, 12, 3, 2, 5, 2)},
-        {"5x2 stride 3 valid", valid(3, 2, 19, 23, 5, 5, 2, 3)},
-        {"4x4 stride 4 same", same(2, 1, 21, 18, 2, 4, 4, 4)},
-        {"3x3 stride 5 same", same(1, 2, 23, 27, 3, 3, 3, 5)},
-        {"3x4 stride 5 valid", valid(2, 3, 26, 29, 5, 3, 4, 5)},
-        {"7x10 same", same(1, 2, 12, 15, 3, 7, 10, 1)},
-        {"9x1 stride 2 valid", valid(2, 1, 20, 9, 4, 9, 1, 2)},
-        {"filter larger than input", same(1, 1, 3, 4, 2, 6, 8, 1)},
-        {"1x1 input", same(1, 3, 1, 1, 5, 3, 3, 2)},
-        {"1 column, stride 2", same(2, 2, 5, 1, 2, 2, 2, 2)},  // a column phase with no pixel
-        {"Q = 16", valid(1, 1, 5, 20, 1, 5, 5, 1)},
-        {"Q = 17", valid(2, 2, 6, 21, 3, 5, 5, 1)},
-        {"FlowPicNet conv1 at 100x100", same(2, 1, 100, 100, 10, 10, 10, 5)},
-        {"FlowPicNet conv1 at 300x300", same(1, 1, 300, 300, 10, 10, 10, 5)},
-        {"FlowPicNet conv2 at 20x20", same(3, 10, 20, 20, 20, 10, 10, 5)},
-        {"FlowPicNet conv2 at 150x150", same(1, 10, 150, 150, 20, 10, 10, 5)},
-        {"LeNet conv1 32x32", valid(3, 1, 32, 32, 6, 5, 5, 1)},
-        {"LeNet conv1 64x64 2 channels", valid(2, 2, 64, 64, 6, 5, 5, 1)},
-        {"LeNet conv2", valid(3, 6, 14, 14, 16, 5, 5, 1)},
-    };
-}
+std::vector<Case> cases() { return conv2d_test_cases(); }
 
 template <typename T>
 std::vector<T> random_values(long long count, std::mt19937& rng) {
@@ -250,10 +214,10 @@ BOOST_AUTO_TEST_CASE(one_hot_filters_pick_the_right_pixel) {
 // linear in every input, so the differences are exact up to rounding.
 BOOST_AUTO_TEST_CASE(backward_matches_finite_differences) {
     const std::vector<Case> small{
-        {"3x2 stride 2 same", same(2, 2, 6, 7, 3, 3, 2, 2)},
-        {"4x3 valid", valid(1, 3, 7, 6, 2, 4, 3, 1)},
-        {"3x3 stride 5 same", same(1, 1, 11, 12, 2, 3, 3, 5)},
-        {"10x10 stride 5 same", same(1, 2, 12, 11, 2, 10, 10, 5)},
+        {"3x2 stride 2 same", conv_same(2, 2, 6, 7, 3, 3, 2, 2)},
+        {"4x3 valid", conv_valid(1, 3, 7, 6, 2, 4, 3, 1)},
+        {"3x3 stride 5 same", conv_same(1, 1, 11, 12, 2, 3, 3, 5)},
+        {"10x10 stride 5 same", conv_same(1, 2, 12, 11, 2, 10, 10, 5)},
     };
     const double eps = 1e-3;
     for (const Case& cs : small) {
@@ -306,7 +270,7 @@ BOOST_AUTO_TEST_CASE(avx2_matches_reference) {
 }
 
 BOOST_AUTO_TEST_CASE(null_bias_means_none) {
-    Problem<float> pr(same(1, 2, 9, 9, 3, 3, 3, 2), 5);
+    Problem<float> pr(conv_same(1, 2, 9, 9, 3, 3, 3, 2), 5);
     std::vector<float> with_zero = poisoned<float>(conv2d_y_size(pr.s)), without = with_zero;
     std::vector<float> zero(3, 0.0f);
     conv2d_forward_avx2(pr.s, pr.x.data(), pr.w.data(), zero.data(), with_zero.data());
@@ -321,9 +285,9 @@ BOOST_AUTO_TEST_CASE(null_bias_means_none) {
 BOOST_AUTO_TEST_CASE(avx2_is_deterministic_across_thread_counts) {
     if (!cpu_has_avx2_fma()) return;
     const std::vector<Case> shapes{
-        {"conv1 300x300 batch 5", same(5, 1, 300, 300, 10, 10, 10, 5)},  // more bands than partial groups
-        {"conv2 20x20", same(3, 10, 20, 20, 20, 10, 10, 5)},
-        {"LeNet conv2", valid(3, 6, 14, 14, 16, 5, 5, 1)},
+        {"conv1 300x300 batch 5", conv_same(5, 1, 300, 300, 10, 10, 10, 5)},  // more bands than partial groups
+        {"conv2 20x20", conv_same(3, 10, 20, 20, 20, 10, 10, 5)},
+        {"LeNet conv2", conv_valid(3, 6, 14, 14, 16, 5, 5, 1)},
     };
     for (const Case& cs : shapes) {
         Problem<float> pr(cs.shape, 3);

@@ -18,6 +18,7 @@
 #include "kernels/cuda/conv_dense.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/dense.h"
+#include "tests/conv2d_cases.h"
 #include "tests/cuda_available.h"
 
 using namespace flowpic;
@@ -67,45 +68,21 @@ std::vector<float> fetch(const DeviceBuffer<float>& d, long long count) {
 
 // ---- convolution ---------------------------------------------------------------------
 
-struct Case {
-    const char* name;
-    Conv2dShape shape;
-};
+using Case = Conv2dCase;
 
-Conv2dShape same(int n, int c, int h, int w, int k, int r, int s, int stride) {
-    return conv2d_same_keras(n, c, h, w, k, r, s, stride);
-}
-Conv2dShape valid(int n, int c, int h, int w, int k, int r, int s, int stride) {
-    return conv2d_valid(n, c, h, w, k, r, s, stride);
-}
-
-// Odd sizes, C 1..3, K 1..20 (and 40 for the 64-row tile), R and S 1..10 (non-square too),
-// strides 1..5 (also larger than the filter: dx rows no tap reaches), same and valid,
-// batch 1..4, tile edges, then the real nets' layers.
+// The shared table, plus shapes for the GPU tiles: K up to 40 (the 64-row tile), batch 4,
+// and the FlowPicNet layers at batch 2 (more blocks per launch).
 std::vector<Case> conv_cases() {
-    return {
-        {"1x1 filter", valid(1, 1, 7, 9, 1, 1, 1, 1)},
-        {"3x3 same", same(2, 3, 11, 13, 4, 3, 3, 1)},
-        {"2x5 stride 2 same", same(1, 2, 17, 12, 3, 2, 5, 2)},
-        {"5x2 stride 3 valid", valid(3, 2, 19, 23, 5, 5, 2, 3)},
-        {"4x4 stride 4 same", same(2, 1, 21, 18, 2, 4, 4, 4)},
-        {"3x3 stride 5 same", same(1, 2, 23, 27, 3, 3, 3, 5)},
-        {"3x4 stride 5 valid", valid(2, 3, 26, 29, 5, 3, 4, 5)},
-        {"7x10 same K 17", same(1, 2, 12, 15, 17, 7, 10, 1)},
-        {"9x1 stride 2 valid K 20", valid(4, 1, 20, 9, 20, 9, 1, 2)},
-        {"filter larger than input", same(1, 1, 3, 4, 2, 6, 8, 1)},
-        {"1x1 input", same(1, 3, 1, 1, 5, 3, 3, 2)},
-        {"1 column, stride 2", same(2, 2, 5, 1, 2, 2, 2, 2)},
-        {"K 40 (64-row tiles)", same(2, 3, 13, 11, 40, 3, 3, 1)},
-        {"odd everything batch 4", valid(4, 3, 37, 41, 11, 6, 7, 3)},
-        {"FlowPicNet conv1 at 100x100", same(2, 1, 100, 100, 10, 10, 10, 5)},
-        {"FlowPicNet conv1 at 300x300", same(2, 1, 300, 300, 10, 10, 10, 5)},
-        {"FlowPicNet conv2 at 20x20", same(3, 10, 20, 20, 20, 10, 10, 5)},
-        {"FlowPicNet conv2 at 150x150", same(2, 10, 150, 150, 20, 10, 10, 5)},
-        {"LeNet conv1 32x32", valid(3, 1, 32, 32, 6, 5, 5, 1)},
-        {"LeNet conv1 64x64 2 channels", valid(2, 2, 64, 64, 6, 5, 5, 1)},
-        {"LeNet conv2", valid(3, 6, 14, 14, 16, 5, 5, 1)},
-    };
+    std::vector<Case> c = conv2d_test_cases();
+    c.insert(c.end(), {
+        {"7x10 same K 17", conv_same(1, 2, 12, 15, 17, 7, 10, 1)},
+        {"9x1 stride 2 valid K 20", conv_valid(4, 1, 20, 9, 20, 9, 1, 2)},
+        {"K 40 (64-row tiles)", conv_same(2, 3, 13, 11, 40, 3, 3, 1)},
+        {"odd everything batch 4", conv_valid(4, 3, 37, 41, 11, 6, 7, 3)},
+        {"FlowPicNet conv1 at 300x300 batch 2", conv_same(2, 1, 300, 300, 10, 10, 10, 5)},
+        {"FlowPicNet conv2 at 150x150 batch 2", conv_same(2, 10, 150, 150, 20, 10, 10, 5)},
+    });
+    return c;
 }
 
 struct ConvProblem {
@@ -229,7 +206,7 @@ BOOST_AUTO_TEST_CASE(conv_matches_reference) {
 // reference's own sequential rounding (~sqrt(n) eps) nears 1e-5; the double reference is
 // the fair oracle there.
 BOOST_AUTO_TEST_CASE(flowpicnet_conv1_full_size_matches_double_reference) {
-    ConvProblem pr(same(1, 1, 1500, 1500, 10, 10, 10, 5), 99);
+    ConvProblem pr(conv_same(1, 1, 1500, 1500, 10, 10, 10, 5), 99);
     const Conv2dShape& s = pr.s;
     std::vector<double> x(pr.x.begin(), pr.x.end()), w(pr.w.begin(), pr.w.end()), b(pr.b.begin(), pr.b.end()),
         dy(pr.dy.begin(), pr.dy.end());
@@ -246,7 +223,7 @@ BOOST_AUTO_TEST_CASE(flowpicnet_conv1_full_size_matches_double_reference) {
 }
 
 BOOST_AUTO_TEST_CASE(conv_null_bias_and_null_db) {
-    ConvProblem pr(same(2, 3, 19, 17, 7, 4, 3, 2), 7);
+    ConvProblem pr(conv_same(2, 3, 19, 17, 7, 4, 3, 2), 7);
     const Conv2dShape& s = pr.s;
     std::vector<float> y_ref(size_t(conv2d_y_size(s))), dw_ref(size_t(conv2d_w_size(s))), db_unused(size_t(s.k));
     conv2d_forward_ref<float>(s, pr.x.data(), pr.w.data(), nullptr, y_ref.data());
@@ -260,8 +237,8 @@ BOOST_AUTO_TEST_CASE(conv_null_bias_and_null_db) {
 }
 
 BOOST_AUTO_TEST_CASE(conv_is_deterministic) {
-    for (const Conv2dShape& s : {same(2, 1, 300, 300, 10, 10, 10, 5), same(2, 10, 150, 150, 20, 10, 10, 5),
-                                 same(2, 3, 13, 11, 40, 3, 3, 1)}) {
+    for (const Conv2dShape& s : {conv_same(2, 1, 300, 300, 10, 10, 10, 5), conv_same(2, 10, 150, 150, 20, 10, 10, 5),
+                                 conv_same(2, 3, 13, 11, 40, 3, 3, 1)}) {
         ConvProblem pr(s, 5);
         ConvOut a = conv_cuda(pr), b = conv_cuda(pr), c = conv_cuda(pr, /*explicit_scratch=*/true);
         BOOST_TEST(same_bits(a.y, b.y));
@@ -274,7 +251,7 @@ BOOST_AUTO_TEST_CASE(conv_is_deterministic) {
 }
 
 BOOST_AUTO_TEST_CASE(conv_rejects_bad_shapes_before_launching) {
-    Conv2dShape s = same(1, 2, 20, 20, 3, 10, 10, 5);
+    Conv2dShape s = conv_same(1, 2, 20, 20, 3, 10, 10, 5);
     s.p = 6;  // last window past the image
     BOOST_CHECK_THROW(conv2d_forward_cuda(s, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);
     BOOST_CHECK_THROW(conv2d_backward_data_cuda(s, nullptr, nullptr, nullptr), std::invalid_argument);

@@ -31,45 +31,13 @@
 #include "kernels/softmax_xent.h"
 #include "tests/binning_modes.h"
 #include "tests/cuda_available.h"
+#include "tests/op_check.h"
 
 using namespace flowpic;
 
 namespace {
 
 constexpr double kTol = 1e-5;  // fp32 device vs float reference, relative (DESIGN.md)
-
-// Uniform magnitudes in [0.1, 1) with a random sign: never zero, never a tie by accident.
-std::vector<float> random_vec(size_t n, uint64_t seed) {
-    std::vector<float> v(n);
-    uint64_t s = seed;
-    for (auto& x : v) {
-        const uint64_t r = splitmix64(s);
-        const double u = double(r >> 11) * 0x1p-53;
-        x = float((r & 1 ? -1.0 : 1.0) * (0.1 + 0.9 * u));
-    }
-    return v;
-}
-
-std::vector<int32_t> random_labels(size_t n, int k, uint64_t seed) {
-    std::vector<int32_t> v(n);
-    uint64_t s = seed;
-    for (auto& y : v) y = int32_t(splitmix64(s) % uint64_t(k));
-    return v;
-}
-
-// ||a - b|| / ||b||; infinity when sizes differ or anything is not finite (NaN never passes).
-double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
-    if (a.size() != b.size()) return INFINITY;
-    double num = 0, den = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (!std::isfinite(a[i]) || !std::isfinite(b[i])) return INFINITY;
-        const double d = double(a[i]) - double(b[i]);
-        num += d * d;
-        den += double(b[i]) * double(b[i]);
-    }
-    if (den == 0) return num == 0 ? 0.0 : INFINITY;
-    return std::sqrt(num / den);
-}
 
 double rel_err_scalar(double a, double b) {
     if (!std::isfinite(a) || !std::isfinite(b)) return INFINITY;
@@ -89,18 +57,6 @@ DeviceBuffer<T> poisoned_device(size_t n) {
     DeviceBuffer<T> d(n);
     d.fill_bytes(0xFF, n);
     return d;
-}
-
-struct Outcome {
-    double err = 0;
-    bool exact = true;
-    void add(double e) { err = e > err || std::isnan(e) ? e : err; }
-};
-
-size_t prod(const std::vector<int>& s) {
-    size_t p = 1;
-    for (int d : s) p *= size_t(d);
-    return p;
 }
 
 // ---- one checker per op: shape -> Outcome ---------------------------------------------

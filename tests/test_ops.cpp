@@ -27,6 +27,7 @@
 #include "kernels/maxpool2d.h"
 #include "kernels/relu.h"
 #include "kernels/softmax_xent.h"
+#include "tests/op_check.h"
 
 using namespace flowpic;
 
@@ -34,60 +35,6 @@ namespace {
 
 constexpr double kTol = 1e-5;    // AVX2 vs float reference, relative (DESIGN.md)
 constexpr double kFdTol = 1e-6;  // analytic vs central differences, double
-
-// Uniform magnitudes in [0.1, 1) with a random sign: never zero, never a tie by accident.
-template <typename T>
-std::vector<T> random_vec(size_t n, uint64_t seed) {
-    std::vector<T> v(n);
-    uint64_t s = seed;
-    for (auto& x : v) {
-        const uint64_t r = splitmix64(s);
-        const double u = double(r >> 11) * 0x1p-53;
-        x = T((r & 1 ? -1.0 : 1.0) * (0.1 + 0.9 * u));
-    }
-    return v;
-}
-
-std::vector<int32_t> random_labels(size_t n, int k, uint64_t seed) {
-    std::vector<int32_t> v(n);
-    uint64_t s = seed;
-    for (auto& y : v) y = int32_t(splitmix64(s) % uint64_t(k));
-    return v;
-}
-
-std::vector<float> poisoned(size_t n) {
-    return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN());
-}
-
-// ||a - b|| / ||b||; infinity when the sizes differ or anything is not finite, so NaN
-// (a poisoned element left unwritten) never passes.
-template <typename T>
-double rel_err(const std::vector<T>& a, const std::vector<T>& b) {
-    if (a.size() != b.size()) return INFINITY;
-    double num = 0, den = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (!std::isfinite(double(a[i])) || !std::isfinite(double(b[i]))) return INFINITY;
-        const double d = double(a[i]) - double(b[i]);
-        num += d * d;
-        den += double(b[i]) * double(b[i]);
-    }
-    if (den == 0) return num == 0 ? 0.0 : INFINITY;
-    return std::sqrt(num / den);
-}
-
-// One table row's result: the worst relative error over the op's float outputs, and
-// whether its integer outputs (argmax, mask) matched exactly.
-struct Outcome {
-    double err = 0;
-    bool exact = true;
-    void add(double e) { err = e > err || std::isnan(e) ? e : err; }
-};
-
-size_t prod(const std::vector<int>& s) {
-    size_t p = 1;
-    for (int d : s) p *= size_t(d);
-    return p;
-}
 
 // ---- one checker per op: shape -> Outcome ---------------------------------------------
 
