@@ -3,6 +3,7 @@
 // writing one and registering it below.
 #include "apps/bench_binning.h"
 #include "apps/bench_nn.h"
+#include "apps/bench_pipeline.h"
 #include "apps/cli.h"
 
 using namespace flowpic;
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
         "  flowpic-bench binning --help\n"
         "  flowpic-bench nn --arch flowpic --resolution 1500 --batch 32 --mode train\n"
         "  flowpic-bench nn --help\n"
+        "  flowpic-bench pipeline --device cuda              # packets -> class on the GPU\n"
         "\nExit codes: 0 success, 1 an output cannot be written, 2 usage error, 3 internal\n"
         "error (e.g. an optimised kernel disagreeing with the reference).\n");
     app.require_subcommand(1);
@@ -27,10 +29,13 @@ int main(int argc, char** argv) {
     binning.add_to(app);
     NnBench nn;
     nn.add_to(app);
+    PipelineBench pipeline;
+    pipeline.add_to(app);
 
     return run_cli(app, argc, argv, [&] {
         if (binning.selected()) return binning.run();
         if (nn.selected()) return nn.run();
+        if (pipeline.selected()) return pipeline.run();
         throw UsageError("no mode given");
     });
 }

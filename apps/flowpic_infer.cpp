@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/cli.h"
+#include "apps/device_flag.h"
 #include "apps/infer_captures.h"
 #include "apps/infer_eval.h"
 #include "apps/window_flags.h"
@@ -44,6 +45,7 @@ const char* kFooter =
     "  flowpic-infer --model model.safetensors --data ds.flowpic --eval --confusion-png cm.png\n"
     "  flowpic-infer --model model.safetensors --data ds.flowpic --eval --json | jq .macro_f1\n"
     "  flowpic-infer --model model.safetensors captures/ --output windows.csv --flows-summary flows.csv\n"
+    "  flowpic-infer --model model.safetensors --data ds.flowpic --eval --device cuda   # batch 1 via a CUDA graph\n"
     "\nOutput CSV headers (classes in the model's label order):\n"
     "  --images:  index,class,p_<class>...\n"
     "  captures:  capture,proto,src,sport,dst,dport,view,window_start,packets,class,p_<class>...\n"
@@ -53,11 +55,13 @@ const char* kFooter =
     "             the mean probability over its windows, both views; class = argmax of the mean)\n"
     "Metrics follow scikit-learn (zero_division=0; macro-F1 over the classes that are true or\n"
     "predicted at least once).  --json prints one object on stdout instead of the CSV or text.\n"
+    "--device auto (the default) runs on the GPU when one is present; on CUDA only packet\n"
+    "lists are copied to the device (--images uploads the dense images it is given).\n"
     "Environment: FLOWPIC_CPU=scalar runs the scalar reference kernels instead of AVX2.\n"
     "\nExit codes: 0 success, 1 bad input (one line on stderr naming the file), 2 usage error.\n";
 
 int run_images(const std::string& model_path, const std::string& images, const std::string& output, int batch,
-               bool json, bool quiet) {
+               const std::string& device, bool json, bool quiet) {
     LoadedModel m = load_model(model_path);
     const NetSpec& spec = m.info.spec;
     NpyReader x(images);
@@ -72,11 +76,13 @@ int run_images(const std::string& model_path, const std::string& images, const s
                                       std::to_string(w) + " but the model " + model_path + " expects " +
                                       std::to_string(spec.channels) + " x " + std::to_string(spec.resolution) +
                                       " x " + std::to_string(spec.resolution));
-    auto be = make_cpu_backend();
+    auto be = backend_for(device);
+    m.net->to(be->memory());
+    check_batch_fits(*m.net, *be, batch, /*training=*/false);
     const size_t per_image = size_t(c * h * w), k = m.info.classes.size();
     std::vector<uint8_t> raw;
     std::vector<float> probs(size_t(n) * k);
-    Tensor input;
+    Tensor input, on_backend({0}, be->memory()), batch_probs({0}, be->memory());
     Progress progress("inferring", n, "images", !quiet);
     for (uint64_t first = 0; first < n; first += uint64_t(batch)) {
         const uint64_t rows = std::min<uint64_t>(uint64_t(batch), n - first);
@@ -87,8 +93,11 @@ int run_images(const std::string& model_path, const std::string& images, const s
         for (size_t i = 0; i < input.size(); ++i)
             if (!std::isfinite(input[i]))
                 throw input_error(images, "image " + std::to_string(first + i / per_image) + " holds NaN or infinity");
-        const Tensor& logits = m.net->forward(*be, input, StepContext{});
-        softmax_rows(logits.data(), size_t(rows), k, probs.data() + first * k);
+        on_backend.copy_from(input);  // dense images: the one path that uploads images
+        const Tensor& logits = m.net->forward(*be, on_backend, StepContext{});
+        batch_probs.reshape(logits.shape());
+        be->softmax_forward(logits.data(), int(rows), int(k), batch_probs.data());
+        batch_probs.copy_to_host(probs.data() + first * k);
         progress.update(first + rows);
     }
     progress.finish(n);
@@ -124,6 +133,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> inputs;
     int batch = 64;
     size_t latency_samples = 200;
+    std::string device = "auto";
     bool json = false, quiet = false, eval = false, override_prep = false;
     WindowFlags wf;
     app.add_option("--model", model_path, "model file (safetensors)")->required();
@@ -139,7 +149,8 @@ int main(int argc, char** argv) {
     app.add_option("--flows-summary", flows_summary, "captures: write the per-flow summary CSV");
     app.add_flag("--override-prep", override_prep, "captures: window flags override the model's prep metadata");
     app.add_option("--output", output, "CSV of predictions, or the --eval report (- for stdout)")->default_val(output);
-    app.add_option("--batch", batch, "images per forward pass")->default_val(batch)->check(CLI::Range(1, 4096));
+    app.add_option("--batch", batch, "images per forward pass")->default_val(batch)->check(CLI::Range(1, 65536));
+    add_device_flag(&app, device);
     app.add_flag("--json", json, "print one JSON object on stdout instead of CSV or text");
     app.add_flag("-q,--quiet", quiet, "no progress on stderr");
     wf.add_to(app);
@@ -156,17 +167,19 @@ int main(int argc, char** argv) {
             for (const auto& name : prep_flag_names())
                 if (app.count(name)) throw UsageError(name + " is for captures");
         }
-        if (!images.empty()) return run_images(model_path, images, output, batch, json, quiet);
+        if (!images.empty()) return run_images(model_path, images, output, batch, device, json, quiet);
         if (!data.empty()) {
             EvalRequest r;
             r.model_path = model_path, r.data_path = data, r.split = split, r.output = output;
             r.confusion_csv = confusion_csv, r.confusion_png = confusion_png;
             r.batch = batch, r.latency_samples = latency_samples, r.json = json, r.quiet = quiet;
+            r.device = device;
             return run_eval(r);
         }
         CaptureRequest r;
         r.model_path = model_path, r.output = output, r.flows_summary = flows_summary, r.inputs = inputs;
         r.batch = batch, r.json = json, r.quiet = quiet, r.override_prep = override_prep;
+        r.device = device;
         return run_captures(r, app, wf);
     });
 }

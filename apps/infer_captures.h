@@ -12,6 +12,8 @@
 // Windows are classified in batches as they stream out of the captures, so memory is
 // bounded by the live flows and one batch.
 #pragma once
+#include "apps/device_flag.h"
+#include "nn/classifier.h"
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -32,6 +34,7 @@ struct CaptureRequest {
     std::string model_path, output = "-", flows_summary;
     std::vector<std::string> inputs;
     int batch = 64;
+    std::string device = "auto";
     bool json = false, quiet = false, override_prep = false;
 };
 
@@ -44,8 +47,12 @@ inline std::string csv_field(const std::string& s) {
 
 class CaptureClassifier {
 public:
-    CaptureClassifier(LoadedModel& m, const BinningOptions& b, int batch) : m_(m), b_(b), batch_(size_t(batch)) {
-        be_ = make_cpu_backend();
+    CaptureClassifier(LoadedModel& m, const BinningOptions& b, int batch, const std::string& device)
+        : m_(m), b_(b), batch_(size_t(batch)) {
+        be_ = backend_for(device);
+        m_.net->to(be_->memory());
+        check_batch_fits(*m_.net, *be_, batch, /*training=*/false);
+        clf_ = make_classifier(*m_.net, *be_, b_);
     }
 
     struct Row {
@@ -75,11 +82,8 @@ public:
         views_.clear();
         for (const auto& p : pending_)
             views_.push_back({p.second.packets.data(), uint32_t(p.second.packets.size()), p.second.length_us});
-        x_.reshape({int64_t(n), int64_t(channels(b_)), b_.resolution, b_.resolution});
-        binner_.bin(views_.data(), n, b_, x_.data());
-        const Tensor& logits = m_.net->forward(*be_, x_, StepContext{});
         probs_.resize(n * k);
-        softmax_rows(logits.data(), n, k, probs_.data());
+        clf_->classify(views_.data(), n, probs_.data());
         for (size_t i = 0; i < n; ++i) {
             const Window& w = pending_[i].second;
             Row row{pending_[i].first, w.flow_id, w.tuple, w.view, w.start_ns, w.packets.size(),
@@ -107,8 +111,7 @@ private:
     std::unique_ptr<Backend> be_;
     std::vector<std::pair<uint32_t, Window>> pending_;
     std::vector<PacketListView> views_;
-    DenseBinner binner_;
-    Tensor x_;
+    std::unique_ptr<WindowClassifier> clf_;
     std::vector<float> probs_;
     std::map<std::pair<uint32_t, uint64_t>, size_t> flow_index_;
     std::vector<Flow> flows_;
@@ -144,7 +147,7 @@ inline int run_captures(const CaptureRequest& r, CLI::App& app, WindowFlags& wf)
     if (out) header(out->get(), "view,window_start,packets");
     if (flows_out) header(flows_out->get(), "windows");
 
-    CaptureClassifier clf(m, binning, r.batch);
+    CaptureClassifier clf(m, binning, r.batch, r.device);
     nlohmann::json rows = nlohmann::json::array();
     size_t n_windows = 0;
     clf.on_row = [&](const CaptureClassifier::Row& row) {

@@ -6,6 +6,7 @@
 // but unknown to the model is an error naming it.  Windowing that differs between the
 // model's prep metadata and the dataset's is worth a warning, not a refusal.
 #pragma once
+#include "apps/device_flag.h"
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,6 +25,7 @@ struct EvalRequest {
     std::string model_path, data_path, split = "test", output = "-", confusion_csv, confusion_png;
     int batch = 64;
     size_t latency_samples = 200;
+    std::string device = "auto";
     bool json = false, quiet = false;
 };
 
@@ -86,7 +88,9 @@ inline int run_eval(const EvalRequest& r) {
     std::unique_ptr<AtomicFile> out;
     if (!r.json) out = std::make_unique<AtomicFile>(r.output);
 
-    auto be = make_cpu_backend();
+    auto be = backend_for(r.device);
+    m.net->to(be->memory());
+    check_batch_fits(*m.net, *be, r.batch, /*training=*/false);
     Progress progress("evaluating", loader.size(), "windows", !r.quiet);
     EvalOptions opts;
     opts.batch = r.batch;
@@ -115,7 +119,7 @@ inline int run_eval(const EvalRequest& r) {
             {"model", r.model_path}, {"data", r.data_path}, {"split", r.split}, {"windows", met.samples},
             {"classes", classes}, {"binning", format_options(binning)}, {"accuracy", met.accuracy},
             {"top2_accuracy", met.top2_accuracy}, {"macro_f1", met.macro_f1}, {"macro_f1_classes", met.macro_classes},
-            {"per_class", per_class}, {"confusion", met.confusion}, {"backend", be->name()},
+            {"per_class", per_class}, {"confusion", met.confusion}, {"backend", be->name()}, {"batch1_path", res.path},
             {"batch", r.batch}, {"seconds", res.seconds}, {"images_per_s", res.images_per_s},
             {"latency_batch", latency_json(res.batch_latency)}, {"latency_batch1", latency_json(res.single_latency)}};
         std::printf("%s\n", j.dump().c_str());
@@ -134,8 +138,8 @@ inline int run_eval(const EvalRequest& r) {
     std::fprintf(f, "  per image, batch %d: p50 %.3f ms  p99 %.3f ms  (%zu batches)\n", b.batch, b.p50_ms, b.p99_ms,
                  b.samples);
     if (s.samples)
-        std::fprintf(f, "  per image, batch 1:  p50 %.3f ms  p99 %.3f ms  (%zu images)\n", s.p50_ms, s.p99_ms,
-                     s.samples);
+        std::fprintf(f, "  per image, batch 1:  p50 %.3f ms  p99 %.3f ms  (%zu images; %s)\n", s.p50_ms, s.p99_ms,
+                     s.samples, res.path.c_str());
     out->commit();
     return 0;
 }

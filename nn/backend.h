@@ -1,6 +1,8 @@
 // The op interface every layer calls (DESIGN.md, "the backend pattern").  Pointers are
-// in the backend's memory space (host for the CPU backends, device for CUDA); shapes and
-// semantics are those of the kernels/<op>.h headers, where each op is documented once.
+// in the backend's memory (memory(): host for the CPU backends, device for CUDA) except
+// where a comment says host; shapes and semantics are those of the kernels/<op>.h
+// headers, where each op is documented once.  A CUDA backend runs its ops in order on one
+// stream: a call returns before the device is done unless it hands a result to the host.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +11,9 @@
 
 #include "kernels/adam.h"
 #include "kernels/conv2d.h"
+#include "kernels/cpu/binning.h"
+#include "kernels/packet_list.h"
+#include "nn/tensor.h"
 
 namespace flowpic {
 
@@ -16,6 +21,14 @@ class Backend {
 public:
     virtual ~Backend() = default;
     virtual std::string name() const = 0;
+    virtual Memory memory() const { return Memory::kHost; }
+    // Waits until every op issued so far has finished (host backends: nothing to wait for).
+    virtual void synchronize() {}
+
+    // The packet lists of `n` windows (host memory) binned into n images in the backend's
+    // memory (kernels/cpu/binning.h's rule): on a device only the packets cross the bus.
+    virtual void bin_dense(const PacketListView* windows, size_t n, const BinningOptions& opts, float* out) = 0;
+    virtual void copy(float* dst, const float* src, size_t n) = 0;
 
     virtual void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) = 0;
     virtual void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) = 0;
@@ -29,17 +42,40 @@ public:
     virtual void relu_backward(const float* y, const float* dy, size_t n, float* dx) = 0;
     virtual void dropout_forward(const float* x, size_t n, float rate, uint64_t seed, float* y, uint8_t* mask) = 0;
     virtual void dropout_backward(const float* dy, const uint8_t* mask, size_t n, float rate, float* dx) = 0;
+    // labels and class_weights (which may be null) are host memory in both xent calls;
+    // the forward hands the loss to the host (a device backend synchronises).
     virtual double softmax_xent_forward(const float* logits, const int32_t* labels, const float* class_weights, int n,
                                         int k, float* probs) = 0;
     virtual void softmax_xent_backward(const float* probs, const int32_t* labels, const float* class_weights, int n,
                                        int k, float* dlogits) = 0;
     virtual void adam_step(float* p, const float* g, float* m, float* v, size_t n, int64_t step,
                            const AdamParams& hp) = 0;
+    // One step over every parameter tensor (a device backend fuses them into one launch).
+    struct AdamSlot {
+        float* p;
+        const float* g;
+        float* m;
+        float* v;
+        size_t n;
+    };
+    virtual void adam_step_all(const AdamSlot* slots, size_t count, int64_t step, const AdamParams& hp) {
+        for (size_t i = 0; i < count; ++i) adam_step(slots[i].p, slots[i].g, slots[i].m, slots[i].v, slots[i].n, step, hp);
+    }
+    // Row softmax for inference (nn/evaluate.h's softmax_rows).
+    virtual void softmax_forward(const float* logits, int n, int k, float* probs) = 0;
 };
 
 // CPU backends: the scalar reference (the oracle), AVX2/FMA + OpenMP, or `auto`: AVX2
 // when the CPU has it and FLOWPIC_CPU is not "scalar".
 enum class CpuKind { kAuto, kScalar, kAvx2 };
 std::unique_ptr<Backend> make_cpu_backend(CpuKind kind = CpuKind::kAuto);
+
+// The CUDA backend on device 0 (nn/cuda_backend.cpp): our kernels on one stream, device
+// tensors from the caching arena.  Throws InputError naming the reason when the build has
+// no CUDA or there is no usable device.
+std::unique_ptr<Backend> make_cuda_backend();
+
+// "cpu" (auto), "cpu-scalar", "cpu-avx2", "cuda": what --device accepts.
+std::unique_ptr<Backend> make_backend(const std::string& device);
 
 }  // namespace flowpic

@@ -1,6 +1,9 @@
 // The two CPU backends.  One class, a flag per call: the reference and the AVX2 kernels
 // take identical arguments, so the choice is a branch, not a second implementation.
+#include <cstring>
+
 #include "core/error.h"
+#include "kernels/cpu/binning_fast.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/dense.h"
 #include "kernels/dropout.h"
@@ -8,6 +11,7 @@
 #include "kernels/relu.h"
 #include "kernels/softmax_xent.h"
 #include "nn/backend.h"
+#include "nn/evaluate.h"
 
 namespace flowpic {
 
@@ -17,6 +21,16 @@ class CpuBackend final : public Backend {
 public:
     explicit CpuBackend(bool avx2) : avx2_(avx2) {}
     std::string name() const override { return avx2_ ? "cpu-avx2" : "cpu-scalar"; }
+
+    void bin_dense(const PacketListView* windows, size_t n, const BinningOptions& opts, float* out) override {
+        avx2_ ? binner_.bin(windows, n, opts, out) : bin_dense_ref(windows, n, opts, out);
+    }
+    void copy(float* dst, const float* src, size_t n) override {
+        if (n && dst != src) std::memcpy(dst, src, n * sizeof(float));
+    }
+    void softmax_forward(const float* logits, int n, int k, float* probs) override {
+        softmax_rows(logits, size_t(n), size_t(k), probs);
+    }
 
     void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) override {
         avx2_ ? conv2d_forward_avx2(s, x, w, b, y) : conv2d_forward_ref<float>(s, x, w, b, y);
@@ -70,6 +84,7 @@ public:
 
 private:
     bool avx2_;
+    DenseBinner binner_;
 };
 
 }  // namespace
@@ -78,6 +93,14 @@ std::unique_ptr<Backend> make_cpu_backend(CpuKind kind) {
     bool avx2 = kind == CpuKind::kAvx2 || (kind == CpuKind::kAuto && use_avx2());
     if (avx2 && !cpu_has_avx2_fma()) throw InputError("this CPU has no AVX2/FMA: use the scalar backend");
     return std::make_unique<CpuBackend>(avx2);
+}
+
+std::unique_ptr<Backend> make_backend(const std::string& device) {
+    if (device == "cpu") return make_cpu_backend(CpuKind::kAuto);
+    if (device == "cpu-scalar") return make_cpu_backend(CpuKind::kScalar);
+    if (device == "cpu-avx2") return make_cpu_backend(CpuKind::kAvx2);
+    if (device == "cuda") return make_cuda_backend();
+    throw UsageError("--device: invalid value '" + device + "' (expected cpu, cpu-scalar, cpu-avx2 or cuda)");
 }
 
 }  // namespace flowpic

@@ -2,7 +2,8 @@
 // nn/metrics.h) and timing.
 //
 // Timing covers what a deployment pays per window: binning the packet list into the
-// image (DenseBinner, on the CPU) plus the forward pass and the softmax.
+// image on the backend, the forward pass, the softmax and the probabilities back on the
+// host (nn/classifier.h; on CUDA, batch 1 replays a CUDA graph).
 //   images_per_s   windows of the whole pass / its wall time, at the batch size used.
 //   batch latency  per batch: its time / its windows; percentiles over the batches.
 //   batch-1        up to `latency_samples` single-window passes over the first windows
@@ -12,9 +13,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "nn/backend.h"
+#include "nn/classifier.h"
 #include "nn/loader.h"
 #include "nn/network.h"
 
@@ -30,6 +33,7 @@ struct EvalOptions {
     int batch = 64;
     size_t latency_samples = 200;  // batch-1 passes to time; 0 skips them
     std::function<void(size_t done)> progress;  // after every batch (optional)
+    ClassifierOptions classifier;
 };
 
 struct EvalResult {
@@ -38,6 +42,7 @@ struct EvalResult {
     double seconds = 0;           // the main pass
     double images_per_s = 0;
     LatencyStats batch_latency, single_latency;
+    std::string path;  // the classifier used (WindowClassifier::describe)
 };
 
 // Nearest-rank percentile of unsorted values (copied); 0 for none.

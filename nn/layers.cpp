@@ -65,6 +65,10 @@ void Conv2dLayer::collect_params(std::vector<Param>& out) {
     out.push_back({name_ + ".bias", &b_, &db_});
 }
 
+void Conv2dLayer::to(Memory m) {
+    for (Tensor* t : {&w_, &b_, &dw_, &db_}) t->to(m);
+}
+
 // ---- dense -----------------------------------------------------------------------------
 
 DenseLayer::DenseLayer(std::string name, int in, int out) : name_(std::move(name)), in_(in), out_(out) {
@@ -101,6 +105,10 @@ void DenseLayer::collect_params(std::vector<Param>& out) {
     out.push_back({name_ + ".bias", &b_, &db_});
 }
 
+void DenseLayer::to(Memory m) {
+    for (Tensor* t : {&w_, &b_, &dw_, &db_}) t->to(m);
+}
+
 // ---- relu, maxpool, dropout, flatten ---------------------------------------------------
 
 void ReluLayer::forward(Backend& be, const Tensor& x, Tensor& y, const StepContext&) {
@@ -122,7 +130,7 @@ Shape MaxPoolLayer::output_shape(const Shape& in) const {
 
 void MaxPoolLayer::forward(Backend& be, const Tensor& x, Tensor& y, const StepContext&) {
     y.reshape(output_shape(x.shape()));
-    argmax_.resize(y.size());
+    argmax_.resize(y.size(), be.memory());
     be.maxpool2d_forward(x.data(), int(x.dim(0)), int(x.dim(1)), int(x.dim(2)), int(x.dim(3)), y.data(), argmax_.data());
 }
 
@@ -139,10 +147,10 @@ void DropoutLayer::forward(Backend& be, const Tensor& x, Tensor& y, const StepCo
     y.reshape(x.shape());
     active_ = ctx.training && rate_ > 0;
     if (!active_) {
-        std::memcpy(y.data(), x.data(), x.size() * sizeof(float));
+        be.copy(y.data(), x.data(), x.size());
         return;
     }
-    mask_.resize(x.size());
+    mask_.resize(x.size(), be.memory());
     be.dropout_forward(x.data(), x.size(), rate_, mix_seed(ctx.dropout_seed, index_), y.data(), mask_.data());
 }
 
@@ -150,7 +158,7 @@ void DropoutLayer::backward(Backend& be, const Tensor& x, const Tensor&, const T
     if (!dx) return;
     dx->reshape(x.shape());
     if (!active_) {
-        std::memcpy(dx->data(), dy.data(), dy.size() * sizeof(float));
+        be.copy(dx->data(), dy.data(), dy.size());
         return;
     }
     be.dropout_backward(dy.data(), mask_.data(), dy.size(), rate_, dx->data());
@@ -161,15 +169,15 @@ Shape FlattenLayer::output_shape(const Shape& in) const {
     return {in[0], shape_elements(in) / in[0]};
 }
 
-void FlattenLayer::forward(Backend&, const Tensor& x, Tensor& y, const StepContext&) {
+void FlattenLayer::forward(Backend& be, const Tensor& x, Tensor& y, const StepContext&) {
     y.reshape(output_shape(x.shape()));
-    std::memcpy(y.data(), x.data(), x.size() * sizeof(float));
+    be.copy(y.data(), x.data(), x.size());
 }
 
-void FlattenLayer::backward(Backend&, const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+void FlattenLayer::backward(Backend& be, const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
     if (!dx) return;
     dx->reshape(x.shape());
-    std::memcpy(dx->data(), dy.data(), dy.size() * sizeof(float));
+    be.copy(dx->data(), dy.data(), dy.size());
 }
 
 }  // namespace flowpic

@@ -34,6 +34,8 @@ public:
     // over the batch) and dx unless it is null (the first layer needs no input gradient).
     virtual void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) = 0;
     virtual void collect_params(std::vector<Param>& /*out*/) {}
+    // Moves the parameters, gradients and state to memory m (Network::to).
+    virtual void to(Memory /*m*/) {}
 };
 
 enum class Padding { kSameKeras, kValid };
@@ -46,6 +48,7 @@ public:
     void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) override;
     void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
     void collect_params(std::vector<Param>& out) override;
+    void to(Memory m) override;
 
 private:
     Conv2dShape shape_for(const Shape& in) const;
@@ -63,6 +66,7 @@ public:
     void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) override;
     void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
     void collect_params(std::vector<Param>& out) override;
+    void to(Memory m) override;
 
 private:
     std::string name_;
@@ -86,7 +90,7 @@ public:
     void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
 
 private:
-    std::vector<uint8_t> argmax_;
+    ByteBuffer argmax_;
 };
 
 class DropoutLayer final : public Layer {
@@ -101,7 +105,7 @@ private:
     float rate_;
     uint64_t index_;
     bool active_ = false;
-    std::vector<uint8_t> mask_;
+    ByteBuffer mask_;
 };
 
 class FlattenLayer final : public Layer {  // N x C x H x W -> N x (C*H*W), C,H,W order

@@ -21,9 +21,7 @@ void DatasetLoader::shuffle(uint64_t seed, uint64_t epoch) {
     }
 }
 
-void DatasetLoader::load(size_t first, size_t count, Tensor& x, std::vector<int32_t>& labels) {
-    const int64_t c = channels(binning_), r = binning_.resolution;
-    x.reshape({int64_t(count), c, r, r});
+const PacketListView* DatasetLoader::views(size_t first, size_t count, std::vector<int32_t>& labels) {
     views_.resize(count);
     labels.resize(count);
     for (size_t i = 0; i < count; ++i) {
@@ -31,7 +29,15 @@ void DatasetLoader::load(size_t first, size_t count, Tensor& x, std::vector<int3
         views_[i] = w.packets;
         labels[i] = int32_t(w.label);
     }
-    binner_.bin(views_.data(), count, binning_, x.data());
+    return views_.data();
+}
+
+void DatasetLoader::load(size_t first, size_t count, Backend& be, Tensor& x, std::vector<int32_t>& labels) {
+    const PacketListView* v = views(first, count, labels);
+    const int64_t c = channels(binning_), r = binning_.resolution;
+    x.place(be.memory());
+    x.reshape({int64_t(count), c, r, r});
+    be.bin_dense(v, count, binning_, x.data());
 }
 
 std::vector<uint64_t> DatasetLoader::class_counts() const {

@@ -50,7 +50,7 @@ void save_model(const std::string& path, Network& net, const std::vector<std::st
         SafeTensor t;
         t.name = p.name;
         t.shape = p.value->shape();
-        t.data.assign(p.value->data(), p.value->data() + p.value->size());
+        t.data = p.value->to_vector();
         f.tensors.push_back(std::move(t));
     }
     write_safetensors(path, f);
@@ -92,7 +92,7 @@ LoadedModel load_model(const std::string& path) {
                                         " at resolution " + std::to_string(m.info.spec.resolution) + " with " +
                                         std::to_string(m.info.spec.channels) + " channel(s) and " +
                                         std::to_string(m.info.spec.classes) + " classes");
-        std::copy(t->data.begin(), t->data.end(), p.value->data());
+        p.value->assign(t->data.data());
     }
     if (f.tensors.size() != params.size()) {
         for (const auto& t : f.tensors) {

@@ -1,5 +1,6 @@
 #include "nn/network.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -80,16 +81,41 @@ void Network::init_glorot(uint64_t seed) {
         int64_t receptive = s.size() == 4 ? s[2] * s[3] : 1;
         double fan_in = double(s[1] * receptive), fan_out = double(s[0] * receptive);
         double limit = std::sqrt(6.0 / (fan_in + fan_out));
-        for (size_t i = 0; i < p.value->size(); ++i) {
+        std::vector<float> host(p.value->size());
+        for (float& w : host) {
             double u = double(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);  // [0, 1)
-            (*p.value)[i] = float((2.0 * u - 1.0) * limit);
+            w = float((2.0 * u - 1.0) * limit);
         }
+        p.value->assign(host.data());
     }
 }
 
+void Network::to(Memory m) {
+    for (auto& l : layers_) l->to(m);
+    memory_ = m;
+}
+
+size_t Network::bytes_per_image(bool training) const {
+    Shape s{1, spec_.channels, spec_.resolution, spec_.resolution};
+    size_t floats = size_t(shape_elements(s)), largest = floats;
+    for (const auto& l : layers_) {
+        s = l->output_shape(s);
+        const size_t n = size_t(shape_elements(s));
+        floats += n + n / 4;  // the activation, and at most a byte of mask or argmax per element
+        largest = std::max(largest, n);
+    }
+    if (training) floats += 2 * largest;  // the two ping-pong gradient buffers
+    return floats * sizeof(float);
+}
+
 const Tensor& Network::forward(Backend& be, const Tensor& x, const StepContext& ctx) {
+    if (memory_ != be.memory() || x.memory() != be.memory())
+        throw std::logic_error(std::string("network: backend ") + be.name() + " computes in " + memory_name(be.memory()) +
+                               " memory, the parameters are in " + memory_name(memory_) + " and the input in " +
+                               memory_name(x.memory()) + " memory (call Network::to)");
     const Tensor* in = &x;
     for (size_t i = 0; i < layers_.size(); ++i) {
+        acts_[i].place(be.memory());
         layers_[i]->forward(be, *in, acts_[i], ctx);
         in = &acts_[i];
     }
@@ -99,6 +125,8 @@ const Tensor& Network::forward(Backend& be, const Tensor& x, const StepContext& 
 void Network::backward(Backend& be, const Tensor& x, const Tensor& dlogits) {
     const Tensor* dy = &dlogits;
     Tensor* bufs[2] = {&grad_a_, &grad_b_};
+    grad_a_.place(be.memory());
+    grad_b_.place(be.memory());
     for (size_t i = layers_.size(); i-- > 0;) {
         const Tensor& in = i ? acts_[i - 1] : x;
         Tensor* dx = i ? bufs[i % 2] : nullptr;  // the input needs no gradient

@@ -37,6 +37,13 @@ public:
 
     // Glorot-uniform weights (Keras' fan-in/fan-out for convolutions), zero biases.
     void init_glorot(uint64_t seed);
+    // Moves parameters and gradients to memory m (a CUDA backend computes on device
+    // memory); activations follow the backend on the next forward.
+    void to(Memory m);
+    Memory memory() const { return memory_; }
+    // Device bytes one image of a batch needs (activations, their gradients when
+    // training, masks): sizes the "largest batch that fits" of an out-of-memory error.
+    size_t bytes_per_image(bool training) const;
 
     // x: N x C x R x R.  Returns the logits N x K (valid until the next call).  Training
     // mode keeps every activation for backward() and draws dropout masks from the seed.
@@ -53,6 +60,7 @@ private:
     std::vector<std::unique_ptr<Layer>> layers_;
     std::vector<Tensor> acts_;  // acts_[i] = output of layer i
     Tensor grad_a_, grad_b_;    // ping-pong gradient buffers
+    Memory memory_ = Memory::kHost;
 };
 
 }  // namespace flowpic

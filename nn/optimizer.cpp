@@ -2,39 +2,56 @@
 
 #include <stdexcept>
 
+#include "core/trace.h"
+
 namespace flowpic {
 
 void Adam::update(Backend& be, const std::vector<Param>& params) {
     if (moments_.empty()) {
         for (const Param& p : params) {
             for (int i = 0; i < 2; ++i) {
-                moments_.emplace_back(p.value->shape());
+                moments_.emplace_back(p.value->shape(), p.value->memory());
                 moments_.back().zero();
             }
         }
     }
     if (moments_.size() != 2 * params.size()) throw std::logic_error("Adam: parameter list changed");
     ++step_;
-    for (size_t i = 0; i < params.size(); ++i)
-        be.adam_step(params[i].value->data(), params[i].grad->data(), moments_[2 * i].data(),
-                     moments_[2 * i + 1].data(), params[i].value->size(), step_, hp_);
+    TraceRange range("adam_update");
+    std::vector<Backend::AdamSlot> slots;
+    for (size_t i = 0; i < params.size(); ++i) {
+        moments_[2 * i].to(be.memory());  // no-op unless a checkpoint loaded them on the host
+        moments_[2 * i + 1].to(be.memory());
+        slots.push_back({params[i].value->data(), params[i].grad->data(), moments_[2 * i].data(),
+                         moments_[2 * i + 1].data(), params[i].value->size()});
+    }
+    be.adam_step_all(slots.data(), slots.size(), step_, hp_);
 }
 
 StepResult loss_and_gradients(Backend& be, Network& net, const Tensor& x, const std::vector<int32_t>& labels,
                               const float* class_weights, const StepContext& ctx, Tensor& probs, Tensor& dlogits) {
-    const Tensor& logits = net.forward(be, x, ctx);
+    const Tensor* logits_p;
+    {
+        TraceRange range("forward");
+        logits_p = &net.forward(be, x, ctx);
+    }
+    const Tensor& logits = *logits_p;
     const int n = int(logits.dim(0)), k = int(logits.dim(1));
     if (labels.size() != size_t(n)) throw std::invalid_argument("train step: labels and batch differ in size");
+    probs.place(be.memory());
+    dlogits.place(be.memory());
     probs.reshape(logits.shape());
     dlogits.reshape(logits.shape());
     StepResult r;
     r.loss = be.softmax_xent_forward(logits.data(), labels.data(), class_weights, n, k, probs.data());
+    const std::vector<float> p = probs.to_vector();  // n x k: small
     for (int i = 0; i < n; ++i) {
         int best = 0;
         for (int j = 1; j < k; ++j)
-            if (probs[size_t(i) * k + j] > probs[size_t(i) * k + best]) best = j;
+            if (p[size_t(i) * k + j] > p[size_t(i) * k + best]) best = j;
         r.correct += best == labels[i];
     }
+    TraceRange range("backward");
     be.softmax_xent_backward(probs.data(), labels.data(), class_weights, n, k, dlogits.data());
     net.backward(be, x, dlogits);
     return r;

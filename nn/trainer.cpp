@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/rng.h"
+#include "core/trace.h"
 #include "nn/safetensors.h"
 
 namespace flowpic {
@@ -33,8 +34,8 @@ Trainer::Trainer(Backend& be, Network& net, const DatasetReader& ds, const Binni
             class_weights_[c] = n[c] ? float(double(train_.size()) / (double(present) * double(n[c]))) : 0.f;
     }
     for (const Param& p : net_.params()) {
-        best_.emplace_back(p.value->shape());
-        std::memcpy(best_.back().data(), p.value->data(), p.value->size() * sizeof(float));
+        best_.emplace_back(p.value->shape(), p.value->memory());
+        best_.back().copy_from(*p.value);
     }
 }
 
@@ -45,14 +46,16 @@ void Trainer::evaluate(DatasetLoader& loader, double& loss, double& accuracy) {
     size_t correct = 0;
     for (size_t first = 0; first < loader.size(); first += size_t(cfg_.batch)) {
         size_t count = std::min(loader.size() - first, size_t(cfg_.batch));
-        loader.load(first, count, x, labels);
+        loader.load(first, count, be_, x, labels);
         const Tensor& logits = net_.forward(be_, x, StepContext{});
+        probs.place(be_.memory());
         probs.reshape(logits.shape());
         const int k = int(logits.dim(1));
         double l = be_.softmax_xent_forward(logits.data(), labels.data(), nullptr, int(count), k, probs.data());
         loss_sum += l * double(count);
+        const std::vector<float> host = probs.to_vector();
         for (size_t i = 0; i < count; ++i) {
-            const float* p = probs.data() + i * size_t(k);
+            const float* p = host.data() + i * size_t(k);
             correct += size_t(std::max_element(p, p + k) - p) == size_t(labels[i]);
         }
     }
@@ -74,7 +77,10 @@ void Trainer::run(const std::function<void(const EpochRecord&)>& on_epoch) {
         size_t correct = 0, seen = 0, step_in_epoch = 0;
         for (size_t first = 0; first < train_.size(); first += size_t(cfg_.batch), ++step_in_epoch) {
             size_t count = std::min(train_.size() - first, size_t(cfg_.batch));
-            train_.load(first, count, x, labels);
+            {
+                TraceRange range("load_batch");
+                train_.load(first, count, be_, x, labels);
+            }
             StepContext ctx{true, mix_seed(cfg_.seed, uint64_t(adam_.step()) + 1)};
             StepResult r = loss_and_gradients(be_, net_, x, labels, weights, ctx, probs, dlogits);
             if (!std::isfinite(r.loss))
@@ -109,8 +115,7 @@ void Trainer::run(const std::function<void(const EpochRecord&)>& on_epoch) {
             since_best_ = 0;
             rec.best = true;
             auto params = net_.params();
-            for (size_t i = 0; i < params.size(); ++i)
-                std::memcpy(best_[i].data(), params[i].value->data(), params[i].value->size() * sizeof(float));
+            for (size_t i = 0; i < params.size(); ++i) best_[i].copy_from(*params[i].value);
         } else {
             ++since_best_;
         }
@@ -125,8 +130,7 @@ void Trainer::run(const std::function<void(const EpochRecord&)>& on_epoch) {
 
 void Trainer::restore_best() {
     auto params = net_.params();
-    for (size_t i = 0; i < params.size(); ++i)
-        std::memcpy(params[i].value->data(), best_[i].data(), params[i].value->size() * sizeof(float));
+    for (size_t i = 0; i < params.size(); ++i) params[i].value->copy_from(best_[i]);
 }
 
 // The checkpoint: a safetensors file (atomic, so a failed write, e.g. a full disk,
@@ -136,7 +140,7 @@ void Trainer::save_checkpoint() const {
     SafeTensorsFile f;
     auto params = net_.params();
     auto add = [&](const std::string& name, const Tensor& t) {
-        f.tensors.push_back({name, t.shape(), std::vector<float>(t.data(), t.data() + t.size())});
+        f.tensors.push_back({name, t.shape(), t.to_vector()});
     };
     auto& moments = const_cast<Adam&>(adam_).moments();
     for (size_t i = 0; i < params.size(); ++i) {
@@ -178,16 +182,16 @@ void Trainer::resume_from(const std::string& path) {
     auto take = [&](const std::string& name, Tensor& dst) {
         const SafeTensor* t = f.find(name);
         if (!t || t->shape != dst.shape()) throw input_error(path, "checkpoint lacks tensor " + name + " of shape " + shape_string(dst.shape()));
-        std::memcpy(dst.data(), t->data.data(), dst.size() * sizeof(float));
+        dst.assign(t->data.data());
     };
     const bool has_moments = f.find("adam.m." + params[0].name) != nullptr;
     for (size_t i = 0; i < params.size(); ++i) {
         take(params[i].name, *params[i].value);
         take("best." + params[i].name, best_[i]);
         if (has_moments) {
-            moments.emplace_back(params[i].value->shape());
+            moments.emplace_back(params[i].value->shape(), params[i].value->memory());
             take("adam.m." + params[i].name, moments.back());
-            moments.emplace_back(params[i].value->shape());
+            moments.emplace_back(params[i].value->shape(), params[i].value->memory());
             take("adam.v." + params[i].name, moments.back());
         }
     }

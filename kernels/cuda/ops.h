@@ -76,5 +76,21 @@ void softmax_xent_backward_cuda(const float* probs, const int32_t* labels,
 // ---- Adam (adam.cu): kernels/adam.h, one flat array (put every parameter in one) -----
 void adam_step_cuda(float* p, const float* g, float* m, float* v, size_t n, int64_t step,
                     const AdamParams& hp, cudaStream_t stream = 0);
+// The same step over up to kMax tensors in one launch (the whole net: "fused Adam").
+struct AdamTensorList {
+    static constexpr int kMax = 16;
+    int count = 0;
+    float* p[kMax];
+    const float* g[kMax];
+    float* m[kMax];
+    float* v[kMax];
+    size_t n[kMax];
+};
+void adam_step_multi_cuda(const AdamTensorList& list, int64_t step, const AdamParams& hp,
+                          cudaStream_t stream = 0);
+
+// ---- softmax for inference (softmax_xent.cu): nn/evaluate.h's softmax_rows ----------
+// probs[r] = exp(l - max) / sum in double, rounded to float, like softmax_rows.
+void softmax_rows_cuda(const float* logits, int n, int k, float* probs, cudaStream_t stream = 0);
 
 }  // namespace flowpic

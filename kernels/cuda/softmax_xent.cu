@@ -77,7 +77,26 @@ __global__ void xent_backward_kernel(const float* probs, const int32_t* labels, 
     }
 }
 
+// One thread per row, softmax_rows' double arithmetic (nn/evaluate.cpp).
+__global__ void softmax_rows_kernel(const float* logits, int n, int k, float* probs) {
+    for (int r = blockIdx.x * blockDim.x + threadIdx.x; r < n; r += gridDim.x * blockDim.x) {
+        const float* l = logits + size_t(r) * size_t(k);
+        float* p = probs + size_t(r) * size_t(k);
+        float mx = l[0];
+        for (int j = 1; j < k; ++j) mx = fmaxf(mx, l[j]);
+        double sum = 0;
+        for (int j = 0; j < k; ++j) sum = __dadd_rn(sum, exp(__dsub_rn(double(l[j]), double(mx))));
+        for (int j = 0; j < k; ++j) p[j] = float(__ddiv_rn(exp(__dsub_rn(double(l[j]), double(mx))), sum));
+    }
+}
+
 }  // namespace
+
+void softmax_rows_cuda(const float* logits, int n, int k, float* probs, cudaStream_t stream) {
+    if (n <= 0 || k <= 0) return;
+    softmax_rows_kernel<<<grid_for(size_t(n)), kBlock, 0, stream>>>(logits, n, k, probs);
+    CUDA_CHECK_LAUNCH();
+}
 
 double softmax_xent_forward_cuda(const float* logits, const int32_t* labels,
                                  const float* class_weights, int n, int k, float* probs,

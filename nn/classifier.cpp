@@ -1,0 +1,32 @@
+#include "nn/classifier.h"
+
+#include "core/trace.h"
+
+namespace flowpic {
+
+// Defined in nn/cuda_backend.cpp (nullptr from a build without CUDA).
+std::unique_ptr<WindowClassifier> make_cuda_graph_classifier(Network& net, Backend& be, const BinningOptions& binning,
+                                                             uint32_t graph_packets);
+
+void EagerClassifier::classify(const PacketListView* windows, size_t n, float* probs) {
+    if (n == 0) return;
+    TraceRange range("classify");
+    const int64_t c = channels(binning_), r = binning_.resolution;
+    x_.reshape({int64_t(n), c, r, r});
+    be_.bin_dense(windows, n, binning_, x_.data());
+    const Tensor& logits = net_.forward(be_, x_, StepContext{});
+    probs_.reshape(logits.shape());
+    be_.softmax_forward(logits.data(), int(logits.dim(0)), int(logits.dim(1)), probs_.data());
+    probs_.copy_to_host(probs);
+}
+
+std::unique_ptr<WindowClassifier> make_classifier(Network& net, Backend& be, const BinningOptions& binning,
+                                                  const ClassifierOptions& opts) {
+    if (opts.graph && be.memory() == Memory::kDevice) {
+        auto g = make_cuda_graph_classifier(net, be, binning, opts.graph_packets);
+        if (g) return g;
+    }
+    return std::make_unique<EagerClassifier>(net, be, binning);
+}
+
+}  // namespace flowpic
