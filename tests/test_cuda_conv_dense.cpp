@@ -145,6 +145,7 @@ std::vector<DenseCase> dense_cases() {
         {"LeNet fc2 batch 17", 17, 120, 84},         {"odd 3x17x7", 3, 17, 7},
         {"1x1x1", 1, 1, 1},                          {"odd 33x65x31", 33, 65, 31},
         {"tile edges 130x129x67", 130, 129, 67},     {"batch 5 fc2 FlowPic", 5, 64, 5},
+        {"warp-per-output 8x600x300", 8, 600, 300},  {"warp-per-output 3x513x7", 3, 513, 7},
     };
 }
 

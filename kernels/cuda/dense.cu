@@ -79,10 +79,38 @@ void launch_sgemm_cfg(int M, int N, int K, View A, View B, float* C, long long l
     CUDA_CHECK_LAUNCH();
 }
 
+// Few rows and a long reduction (fc1 at batch 1: 1 x 4500 times 4500 x 64): a tile
+// kernel would give one block the whole 4500-long loop.  Here one warp computes one
+// output: its lanes stride the reduction, then a fixed xor-shuffle tree adds the 32
+// partial sums, so the result is still the same on every run.
+constexpr int kGemvWarps = 8;
+__global__ void __launch_bounds__(kGemvWarps * 32)
+gemv_warp_kernel(int M, int N, int K, View A, View B, float* __restrict__ C, long long ldc,
+                 const float* __restrict__ bias) {
+    const long long w = 1LL * blockIdx.x * kGemvWarps + threadIdx.x / 32;
+    const int lane = threadIdx.x % 32;
+    if (w >= 1LL * M * N) return;
+    const int m = int(w / N), n = int(w % N);
+    float acc = 0.f;
+    for (int k = lane; k < K; k += 32) acc = fmaf(A.p[m * A.s0 + k * A.s1], B.p[k * B.s0 + n * B.s1], acc);
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, off);
+    if (lane == 0) C[m * ldc + n] = bias ? acc + bias[n] : acc;
+}
+
 // Tile height by M (the batch for forward and dx): batch 1 should not run 64-row tiles.
 void launch_sgemm(int M, int N, int K, View A, View B, float* C, long long ldc, const float* bias,
                   cudaStream_t st) {
     if (M == 0 || N == 0) return;
+    // The tile kernel would launch fewer blocks than an H100 has SMs, each looping over
+    // more than 512 of K: a warp per output is faster.
+    if (M <= 8 && K >= 512 && tile::ceil_div(N, tile::Small::BN) < 132) {
+        const long long warps = 1LL * M * N;
+        gemv_warp_kernel<<<unsigned(tile::ceil_div(warps, kGemvWarps)), kGemvWarps * 32, 0, st>>>(M, N, K, A, B, C,
+                                                                                                 ldc, bias);
+        CUDA_CHECK_LAUNCH();
+        return;
+    }
     if (tile::ceil_div(M, 16) > 65535) throw std::invalid_argument("dense_cuda: batch too large for one grid");
     if (M <= 16)
         launch_sgemm_cfg<tile::Small>(M, N, K, A, B, C, ldc, bias, st);
