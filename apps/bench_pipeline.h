@@ -1,7 +1,8 @@
 // flowpic-bench pipeline: the whole engine from packet lists, on any backend (--device):
 //   train   images/s of one training step at --train-batch: the batch's packet lists
-//           binned on the backend (on CUDA: uploaded, then binned on the device), forward,
-//           softmax-cross-entropy, backward, fused Adam.
+//           uploaded (on CUDA), turned into conv1's input on the backend (--input sparse:
+//           one entry per packet; dense: binned images), forward, softmax-cross-entropy,
+//           backward, fused Adam.
 //   infer   images/s at --infer-batch: binning, forward, softmax, probabilities on the host.
 //   b1      packets-to-class latency of one window (binning, forward, softmax, download),
 //           p50/p99; on CUDA through the captured graph and, for comparison, eagerly.
@@ -70,6 +71,8 @@ public:
         cmd_->add_option("--b1-samples", b1_samples_, "batch-1 windows timed (0 skips them)")->default_val(b1_samples_);
         cmd_->add_option("--iters", iters_, "timed training/inference iterations")->default_val(iters_)->check(CLI::Range(1, 100000));
         add_device_flag(cmd_, device_);
+        cmd_->add_option("--input", input_, "sparse: conv1 straight from the packets; dense: bin images first")
+            ->default_val(input_)->check(CLI::IsMember({"sparse", "dense"}));
         cmd_->add_option("--seed", seed_, "seed of weights, packets, labels and dropout")->default_val(seed_);
     }
     bool selected() const { return cmd_->parsed(); }
@@ -86,13 +89,15 @@ public:
         net.init_glorot(seed_);
         auto be = backend_for(device_);
         net.to(be->memory());
+        net.set_sparse_input(input_ == "sparse");
         const CudaDeviceInfo info = cuda_device_info();
         const std::string device_name = be->memory() == Memory::kDevice ? info.name : "cpu";
         const int packets = std::max(1, int(3000LL * resolution_ / 1500));
         BinningOptions binning;
         binning.resolution = resolution_;
         const nlohmann::json base = {{"tool", "flowpic"}, {"backend", be->name()}, {"device", device_name},
-                                     {"arch", arch_}, {"resolution", resolution_}, {"packets_per_image", packets}};
+                                     {"arch", arch_}, {"resolution", resolution_}, {"packets_per_image", packets},
+                                     {"input", input_}};
         auto emit = [&](nlohmann::json j) {
             j.update(base);
             std::printf("%s\n", j.dump().c_str());
@@ -107,12 +112,11 @@ public:
             std::vector<int32_t> labels(static_cast<size_t>(train_batch_));
             for (auto& l : labels) l = int32_t(rng() % 5);
             Adam adam;
-            Tensor x({0}, be->memory()), probs({0}, be->memory()), dlogits({0}, be->memory());
+            Tensor probs({0}, be->memory()), dlogits({0}, be->memory());
             uint64_t step = 0;
+            const PacketBatch batch{views.data(), views.size(), binning};
             auto once = [&] {
-                x.reshape({train_batch_, 1, resolution_, resolution_});
-                be->bin_dense(views.data(), views.size(), binning, x.data());
-                loss_and_gradients(*be, net, x, labels, nullptr, StepContext{true, seed_ + ++step}, probs, dlogits);
+                loss_and_gradients(*be, net, batch, labels, nullptr, StepContext{true, seed_ + ++step}, probs, dlogits);
                 adam.update(*be, net.params());
                 be->synchronize();
             };
@@ -177,7 +181,7 @@ private:
     }
 
     CLI::App* cmd_ = nullptr;
-    std::string arch_ = "flowpic", device_ = "auto";
+    std::string arch_ = "flowpic", device_ = "auto", input_ = "sparse";
     int resolution_ = 1500, train_batch_ = 128, infer_batch_ = 256, b1_samples_ = 200, iters_ = 20;
     uint64_t seed_ = 1;
 };

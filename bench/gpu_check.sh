@@ -45,7 +45,7 @@ tests_line=$(tail -1 "$OUT/tests.log")
 [ $test_rc -eq 0 ] || status=1
 
 log "accuracy: the same dataset trained on the CPU and on the GPU"
-D=$OUT/parity
+D=${PARITY_DIR:-$OUT/parity}
 rm -rf "$D" && mkdir -p "$D"
 $BIN/flowpic-synth --out "$D/cap" --flows-per-class 40 --seed 1 -q
 $BIN/flowpic-prep "$D/cap" -o "$D/d.fpd" --label-from-dir --split 0.6,0.1,0.3 --seed 1 -q
@@ -66,16 +66,24 @@ log "benchmarks: flowpic (our kernels, from packet lists) and PyTorch (dense ima
 for cfg in "flowpic 1500" "lenet 32"; do
     set -- $cfg
     timeout 120 $BIN/flowpic-bench pipeline --device cuda --arch "$1" --resolution "$2" >>"$OUT/bench.jsonl" 2>>"$OUT/bench.err" || status=1
+    timeout 120 $BIN/flowpic-bench pipeline --device cuda --arch "$1" --resolution "$2" --input dense --b1-samples 50 \
+        >>"$OUT/bench.jsonl" 2>>"$OUT/bench.err" || status=1
     timeout 120 $PYTHON bench/nn_torch_gpu.py --arch "$1" --resolution "$2" >>"$OUT/bench.jsonl" 2>>"$OUT/bench.err" || status=1
 done
 tail -5 "$OUT/bench.err"
 
 if [ "${SKIP_NCU:-0}" != 1 ] && command -v ncu >/dev/null; then
-    log "Nsight Compute smoke run (docs/PROFILING.md): conv kernels inside the conv2d_forward NVTX range"
-    timeout 90 ncu --nvtx --nvtx-include "conv2d_forward/" --launch-count 2 --section SpeedOfLight \
-        $BIN/flowpic-bench pipeline --device cuda --arch flowpic --resolution 1500 --train-batch 0 --infer-batch 8 \
-        --b1-samples 0 --iters 1 >"$OUT/ncu.txt" 2>&1
-    grep -E "conv|Duration|Throughput" "$OUT/ncu.txt" | head -12
+    log "Nsight Compute (docs/PROFILING.md): kernel times of batch-1 classifications"
+    pipe="$BIN/flowpic-bench pipeline --device cuda"
+    timeout 100 ncu --metrics gpu__time_duration.sum --csv --launch-skip 60 --launch-count 30 $pipe --arch flowpic \
+        --resolution 1500 --train-batch 0 --infer-batch 0 --b1-samples 3 >"$OUT/ncu_flowpic_b1.csv" 2>&1
+    $PYTHON bench/ncu_summary.py "$OUT/ncu_flowpic_b1.csv" "flowpic 1500^2 batch 1"
+    timeout 100 ncu --metrics gpu__time_duration.sum --csv --launch-skip 60 --launch-count 30 $pipe --arch lenet \
+        --resolution 32 --train-batch 0 --infer-batch 0 --b1-samples 3 >"$OUT/ncu_lenet_b1.csv" 2>&1
+    $PYTHON bench/ncu_summary.py "$OUT/ncu_lenet_b1.csv" "lenet 32^2 batch 1"
+    timeout 100 ncu --metrics gpu__time_duration.sum --csv --launch-skip 70 --launch-count 35 $pipe --arch flowpic \
+        --resolution 1500 --train-batch 128 --infer-batch 0 --b1-samples 0 --iters 1 >"$OUT/ncu_flowpic_train.csv" 2>&1
+    $PYTHON bench/ncu_summary.py "$OUT/ncu_flowpic_train.csv" "flowpic 1500^2 training step, batch 128"
 fi
 
 log "summary ($(cut -d, -f1 "$OUT/device.txt"), $(date -u +%F))"
@@ -84,9 +92,9 @@ echo "accuracy cpu vs cuda (accuracy windows): ${acc[0]:-?} | ${acc[1]:-?}"
 $PYTHON - "$OUT/bench.jsonl" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
-def get(tool, arch, mode, key):
+def get(tool, arch, mode, key, inp="sparse"):
     for r in rows:
-        if r["tool"] == tool and r["arch"] == arch and r["mode"] == mode:
+        if r["tool"] == tool and r["arch"] == arch and r["mode"] == mode and r.get("input", "sparse") == inp:
             return r.get(key)
     return None
 print("%-14s %-9s %14s %14s %8s" % ("net", "measure", "flowpic", "pytorch", "ratio"))
@@ -98,6 +106,12 @@ for arch, res in (("flowpic", 1500), ("lenet", 32)):
         print("%-14s %-9s %14s %14s %8s" % ("%s %d^2" % (arch, res), mode,
               "%.1f %s" % (a, unit) if a else "-", "%.1f %s" % (b, unit) if b else "-",
               "%.2fx" % ratio if ratio else "-"))
-print("ratio > 1: flowpic faster (train/infer: batch 128/256; b1: one window, packets to class for flowpic)")
+        d = get("flowpic", arch, mode, key, "dense")
+        if d:
+            ratio = (d / b if better > 0 else b / d) if b else None
+            print("%-14s %-9s %14s %14s %8s" % ("  dense input", mode, "%.1f %s" % (d, unit), "",
+                  "%.2fx" % ratio if ratio else "-"))
+print("ratio > 1: flowpic faster (train/infer: batch 128/256; b1: one window, packets to class for flowpic;")
+print("flowpic rows: conv1 from packet entries; 'dense input': from binned images, like PyTorch)")
 EOF
 exit $status

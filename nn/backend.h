@@ -30,6 +30,20 @@ public:
     virtual void bin_dense(const PacketListView* windows, size_t n, const BinningOptions& opts, float* out) = 0;
     virtual void copy(float* dst, const float* src, size_t n) = 0;
 
+    // The sparse first layer (kernels/conv2d_sparse.h): the windows as one entry per
+    // packet in the backend's memory, valid until the next bin_sparse call; only for
+    // binning that is linear in the packets (sparse_binning_ok).
+    struct SparseImages {
+        const SparsePixel* entries = nullptr;
+        const uint32_t* offsets = nullptr;  // n + 1
+        size_t n = 0;
+    };
+    virtual SparseImages bin_sparse(const PacketListView* windows, size_t n, const BinningOptions& opts) = 0;
+    virtual void conv2d_sparse_forward(const Conv2dShape& s, const SparseImages& x, const float* w, const float* b,
+                                       float* y) = 0;
+    virtual void conv2d_sparse_backward_weight(const Conv2dShape& s, const SparseImages& x, const float* dy, float* dw,
+                                               float* db) = 0;
+
     virtual void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) = 0;
     virtual void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) = 0;
     virtual void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* db) = 0;
@@ -64,6 +78,11 @@ public:
     // Row softmax for inference (nn/evaluate.h's softmax_rows).
     virtual void softmax_forward(const float* logits, int n, int k, float* probs) = 0;
 };
+
+// Count binning without grey is linear in the packets: a packet is an entry of value 1.
+inline bool sparse_binning_ok(const BinningOptions& b) {
+    return b.values == ValueMode::count && b.direction != Direction::grey;
+}
 
 // CPU backends: the scalar reference (the oracle), AVX2/FMA + OpenMP, or `auto`: AVX2
 // when the CPU has it and FLOWPIC_CPU is not "scalar".

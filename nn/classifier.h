@@ -38,7 +38,7 @@ std::unique_ptr<WindowClassifier> make_classifier(Network& net, Backend& be, con
 class EagerClassifier final : public WindowClassifier {
 public:
     EagerClassifier(Network& net, Backend& be, const BinningOptions& binning)
-        : net_(net), be_(be), binning_(binning), x_({0}, be.memory()), probs_({0}, be.memory()) {}
+        : net_(net), be_(be), binning_(binning), probs_({0}, be.memory()) {}
     void classify(const PacketListView* windows, size_t n, float* probs) override;
     std::string describe() const override { return "eager"; }
 
@@ -46,7 +46,7 @@ private:
     Network& net_;
     Backend& be_;
     BinningOptions binning_;
-    Tensor x_, probs_;
+    Tensor probs_;
 };
 
 }  // namespace flowpic

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "kernels/conv2d_sparse.h"
 #include "kernels/cpu/binning_fast.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/dense.h"
@@ -24,6 +25,46 @@ public:
 
     void bin_dense(const PacketListView* windows, size_t n, const BinningOptions& opts, float* out) override {
         avx2_ ? binner_.bin(windows, n, opts, out) : bin_dense_ref(windows, n, opts, out);
+    }
+    SparseImages bin_sparse(const PacketListView* windows, size_t n, const BinningOptions& opts) override {
+        packets_to_entries_ref(windows, n, opts, entries_, offsets_);
+        return {entries_.data(), offsets_.data(), n};
+    }
+    // Images are independent in the forward; the weight gradient sums per-image partials
+    // in image order, so the result does not depend on the thread count.
+    void conv2d_sparse_forward(const Conv2dShape& s, const SparseImages& x, const float* w, const float* b,
+                               float* y) override {
+        Conv2dShape one = s;
+        one.n = 1;
+        const size_t per_image = size_t(s.k) * s.p * s.q;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int i = 0; i < s.n; ++i) {
+            const uint32_t range[2] = {0, x.offsets[i + 1] - x.offsets[i]};
+            conv2d_sparse_forward_ref<float>(one, x.entries + x.offsets[i], range, w, b, y + size_t(i) * per_image);
+        }
+    }
+    void conv2d_sparse_backward_weight(const Conv2dShape& s, const SparseImages& x, const float* dy, float* dw,
+                                       float* db) override {
+        Conv2dShape one = s;
+        one.n = 1;
+        const size_t nw = size_t(s.k) * s.c * s.r * s.s, per_image = size_t(s.k) * s.p * s.q;
+        partial_.resize(size_t(s.n) * (nw + size_t(s.k)));
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int i = 0; i < s.n; ++i) {
+            const uint32_t range[2] = {0, x.offsets[i + 1] - x.offsets[i]};
+            float* pw = partial_.data() + size_t(i) * (nw + size_t(s.k));
+            conv2d_sparse_backward_weight_ref<float>(one, x.entries + x.offsets[i], range, dy + size_t(i) * per_image, pw,
+                                                     pw + nw);
+        }
+        for (size_t j = 0; j < nw; ++j) dw[j] = 0.f;
+        if (db)
+            for (int k = 0; k < s.k; ++k) db[k] = 0.f;
+        for (int i = 0; i < s.n; ++i) {
+            const float* pw = partial_.data() + size_t(i) * (nw + size_t(s.k));
+            for (size_t j = 0; j < nw; ++j) dw[j] += pw[j];
+            if (db)
+                for (int k = 0; k < s.k; ++k) db[k] += pw[nw + size_t(k)];
+        }
     }
     void copy(float* dst, const float* src, size_t n) override {
         if (n && dst != src) std::memcpy(dst, src, n * sizeof(float));
@@ -85,6 +126,9 @@ public:
 private:
     bool avx2_;
     DenseBinner binner_;
+    std::vector<SparsePixel> entries_;
+    std::vector<uint32_t> offsets_;
+    std::vector<float> partial_;
 };
 
 }  // namespace

@@ -24,6 +24,7 @@
 
 #include "core/trace.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/conv2d_sparse.h"
 #include "kernels/cuda/conv_dense.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/ops.h"
@@ -114,21 +115,28 @@ public:
     void bin_dense(const PacketListView* windows, size_t n, const BinningOptions& opts, float* out) override {
         TraceRange r("bin_dense");
         if (n == 0) return;
-        size_t total = 0;
-        for (size_t b = 0; b < n; ++b) total += windows[b].count;
-        if (total > 0xFFFFFFFFull) throw InputError("bin_dense: more than 2^32 packets in one batch");
-        const PackedLayout L(n, total);
-        // The previous upload may still be reading the pinned block.
-        CUDA_CHECK(cudaEventSynchronize(upload_done_));
-        pinned_.reserve(L.bytes);
-        pack_into(pinned_.get(), L, windows, n);
-        uint8_t* d = dev<uint8_t>(packed_, L.bytes);
-        CUDA_CHECK(cudaMemcpyAsync(d, pinned_.get(), L.bytes, cudaMemcpyHostToDevice, stream_));
-        CUDA_CHECK(cudaEventRecord(upload_done_, stream_));
-        bin_dense_cuda(reinterpret_cast<const WindowPacket*>(d + L.packets_at),
-                       reinterpret_cast<const uint32_t*>(d + L.offsets_at),
-                       reinterpret_cast<const uint32_t*>(d + L.counts_at),
-                       reinterpret_cast<const uint32_t*>(d + L.length_at), n, total, opts, out, stream_);
+        const Uploaded u = upload(windows, n);
+        bin_dense_cuda(u.packets, u.offsets, u.counts, u.length_us, n, u.total, opts, out, stream_);
+    }
+    SparseImages bin_sparse(const PacketListView* windows, size_t n, const BinningOptions& opts) override {
+        TraceRange r("bin_sparse");
+        if (n == 0) return {};
+        const Uploaded u = upload(windows, n);
+        SparsePixel* entries = dev<SparsePixel>(entries_, std::max<size_t>(u.total, 1));
+        uint32_t* offsets = dev<uint32_t>(entry_offsets_, n + 1);
+        packets_to_entries_cuda(u.packets, u.offsets, u.counts, u.length_us, n, u.total, opts, entries, offsets, stream_);
+        return {entries, offsets, n};
+    }
+    void conv2d_sparse_forward(const Conv2dShape& s, const SparseImages& x, const float* w, const float* b,
+                               float* y) override {
+        TraceRange r("conv2d_sparse_forward");
+        conv2d_sparse_forward_cuda(s, x.entries, x.offsets, w, b, y, stream_);
+    }
+    void conv2d_sparse_backward_weight(const Conv2dShape& s, const SparseImages& x, const float* dy, float* dw,
+                                       float* db) override {
+        TraceRange r("conv2d_sparse_backward_weight");
+        float* scratch = dev<float>(conv_scratch_, std::max<size_t>(conv2d_sparse_backward_weight_scratch_floats(s), 1));
+        conv2d_sparse_backward_weight_cuda(s, x.entries, x.offsets, dy, dw, db, scratch, stream_);
     }
     void copy(float* dst, const float* src, size_t n) override {
         if (n && dst != src)
@@ -222,6 +230,28 @@ public:
     }
 
 private:
+    struct Uploaded {
+        const WindowPacket* packets;
+        const uint32_t *offsets, *counts, *length_us;
+        size_t total;
+    };
+    // The windows' packets, packed in pinned memory and copied in one transfer.
+    Uploaded upload(const PacketListView* windows, size_t n) {
+        size_t total = 0;
+        for (size_t b = 0; b < n; ++b) total += windows[b].count;
+        if (total > 0xFFFFFFFFull) throw InputError("more than 2^32 packets in one batch");
+        const PackedLayout L(n, total);
+        // The previous upload may still be reading the pinned block.
+        CUDA_CHECK(cudaEventSynchronize(upload_done_));
+        pinned_.reserve(L.bytes);
+        pack_into(pinned_.get(), L, windows, n);
+        uint8_t* d = dev<uint8_t>(packed_, L.bytes);
+        CUDA_CHECK(cudaMemcpyAsync(d, pinned_.get(), L.bytes, cudaMemcpyHostToDevice, stream_));
+        CUDA_CHECK(cudaEventRecord(upload_done_, stream_));
+        return {reinterpret_cast<const WindowPacket*>(d + L.packets_at), reinterpret_cast<const uint32_t*>(d + L.offsets_at),
+                reinterpret_cast<const uint32_t*>(d + L.counts_at), reinterpret_cast<const uint32_t*>(d + L.length_at),
+                total};
+    }
     // Host labels/weights to device (cudaMemcpyAsync from pageable memory returns once
     // the data is staged, so the caller's vector may change right after).
     const int32_t* upload_labels(const int32_t* labels, int n) {
@@ -240,7 +270,7 @@ private:
     cudaEvent_t upload_done_ = nullptr;
     PinnedBytes pinned_;
     Storage packed_{Memory::kDevice}, conv_scratch_{Memory::kDevice}, xent_scratch_{Memory::kDevice},
-        labels_{Memory::kDevice}, weights_{Memory::kDevice};
+        labels_{Memory::kDevice}, weights_{Memory::kDevice}, entries_{Memory::kDevice}, entry_offsets_{Memory::kDevice};
 };
 
 // ---- the batch-1 graph ------------------------------------------------------------------
@@ -310,12 +340,21 @@ private:
     void record() {
         cudaStream_t s = be_.stream();
         CUDA_CHECK(cudaMemcpyAsync(block_, pinned_in_.get(), layout_.bytes, cudaMemcpyHostToDevice, s));
-        bin_dense_cuda(reinterpret_cast<const WindowPacket*>(block_ + layout_.packets_at),
-                       reinterpret_cast<const uint32_t*>(block_ + layout_.offsets_at),
-                       reinterpret_cast<const uint32_t*>(block_ + layout_.counts_at),
-                       reinterpret_cast<const uint32_t*>(block_ + layout_.length_at), 1, capacity_, binning_,
-                       x_.data(), s);
-        const Tensor& logits = net_.forward(be_, x_, StepContext{});
+        const auto* packets = reinterpret_cast<const WindowPacket*>(block_ + layout_.packets_at);
+        const auto* offsets = reinterpret_cast<const uint32_t*>(block_ + layout_.offsets_at);
+        const auto* counts = reinterpret_cast<const uint32_t*>(block_ + layout_.counts_at);
+        const auto* length = reinterpret_cast<const uint32_t*>(block_ + layout_.length_at);
+        const Tensor* logits_p;
+        if (net_.uses_sparse_input(binning_)) {
+            SparsePixel* entries = dev<SparsePixel>(entries_storage_, capacity_);
+            uint32_t* entry_offsets = dev<uint32_t>(entry_offsets_storage_, 2);
+            packets_to_entries_cuda(packets, offsets, counts, length, 1, capacity_, binning_, entries, entry_offsets, s);
+            logits_p = &net_.forward(be_, Backend::SparseImages{entries, entry_offsets, 1}, StepContext{});
+        } else {
+            bin_dense_cuda(packets, offsets, counts, length, 1, capacity_, binning_, x_.data(), s);
+            logits_p = &net_.forward(be_, x_, StepContext{});
+        }
+        const Tensor& logits = *logits_p;
         softmax_rows_cuda(logits.data(), 1, int(logits.dim(1)), probs_, s);
         CUDA_CHECK(cudaMemcpyAsync(pinned_out_.get(), probs_, size_t(logits.dim(1)) * sizeof(float),
                                    cudaMemcpyDeviceToHost, s));
@@ -329,7 +368,8 @@ private:
     PackedLayout layout_;
     Tensor x_;
     PinnedBytes pinned_in_, pinned_out_;
-    Storage block_storage_{Memory::kDevice}, probs_storage_{Memory::kDevice};
+    Storage block_storage_{Memory::kDevice}, probs_storage_{Memory::kDevice}, entries_storage_{Memory::kDevice},
+        entry_offsets_storage_{Memory::kDevice};
     uint8_t* block_ = nullptr;
     float* probs_ = nullptr;
     cudaGraph_t graph_ = nullptr;

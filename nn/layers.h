@@ -49,6 +49,10 @@ public:
     void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
     void collect_params(std::vector<Param>& out) override;
     void to(Memory m) override;
+    // As the first layer, straight from packet entries (kernels/conv2d_sparse.h); `in` is
+    // the dense input shape the entries stand for.  No input gradient.
+    void forward_sparse(Backend& be, const Backend::SparseImages& x, const Shape& in, Tensor& y);
+    void backward_sparse(Backend& be, const Backend::SparseImages& x, const Shape& in, const Tensor& dy);
 
 private:
     Conv2dShape shape_for(const Shape& in) const;

@@ -108,13 +108,16 @@ size_t Network::bytes_per_image(bool training) const {
     return floats * sizeof(float);
 }
 
-const Tensor& Network::forward(Backend& be, const Tensor& x, const StepContext& ctx) {
-    if (memory_ != be.memory() || x.memory() != be.memory())
+void Network::check_memory(Backend& be, Memory input) const {
+    if (memory_ != be.memory() || input != be.memory())
         throw std::logic_error(std::string("network: backend ") + be.name() + " computes in " + memory_name(be.memory()) +
                                " memory, the parameters are in " + memory_name(memory_) + " and the input in " +
-                               memory_name(x.memory()) + " memory (call Network::to)");
-    const Tensor* in = &x;
-    for (size_t i = 0; i < layers_.size(); ++i) {
+                               memory_name(input) + " memory (call Network::to)");
+}
+
+// Layers first.. on `in` (the output of layer first-1, or the net's input).
+const Tensor& Network::forward_from(Backend& be, size_t first, const Tensor* in, const StepContext& ctx) {
+    for (size_t i = first; i < layers_.size(); ++i) {
         acts_[i].place(be.memory());
         layers_[i]->forward(be, *in, acts_[i], ctx);
         in = &acts_[i];
@@ -122,17 +125,58 @@ const Tensor& Network::forward(Backend& be, const Tensor& x, const StepContext& 
     return acts_.back();
 }
 
-void Network::backward(Backend& be, const Tensor& x, const Tensor& dlogits) {
+// Layers from the top down to `last` (inclusive); x is the net's input (layer 0's input),
+// needed only when last == 0.  Returns nothing: layer last gets no input gradient when it
+// is layer 0, else its dx goes to the ping-pong buffer that layer last-1 reads.
+void Network::backward_to(Backend& be, size_t last, const Tensor* x, const Tensor& dlogits) {
     const Tensor* dy = &dlogits;
     Tensor* bufs[2] = {&grad_a_, &grad_b_};
     grad_a_.place(be.memory());
     grad_b_.place(be.memory());
-    for (size_t i = layers_.size(); i-- > 0;) {
-        const Tensor& in = i ? acts_[i - 1] : x;
+    for (size_t i = layers_.size(); i-- > last;) {
+        const Tensor& in = i ? acts_[i - 1] : *x;
         Tensor* dx = i ? bufs[i % 2] : nullptr;  // the input needs no gradient
         layers_[i]->backward(be, in, acts_[i], *dy, dx);
         dy = dx;
     }
+}
+
+const Tensor& Network::forward(Backend& be, const Tensor& x, const StepContext& ctx) {
+    check_memory(be, x.memory());
+    last_was_sparse_ = false;
+    return forward_from(be, 0, &x, ctx);
+}
+
+void Network::backward(Backend& be, const Tensor& x, const Tensor& dlogits) { backward_to(be, 0, &x, dlogits); }
+
+const Tensor& Network::forward(Backend& be, const PacketBatch& in, const StepContext& ctx) {
+    if (in.n == 0) throw std::invalid_argument("network: empty batch");
+    if (in.binning.resolution != spec_.resolution || channels(in.binning) != spec_.channels)
+        throw std::invalid_argument("network: binning " + format_options(in.binning) + " does not fit the net's " +
+                                    shape_string(input_shape(1)) + " input");
+    if (uses_sparse_input(in.binning)) return forward(be, be.bin_sparse(in.windows, in.n, in.binning), ctx);
+    dense_in_.place(be.memory());
+    dense_in_.reshape(input_shape(in.n));
+    be.bin_dense(in.windows, in.n, in.binning, dense_in_.data());
+    return forward(be, dense_in_, ctx);
+}
+
+const Tensor& Network::forward(Backend& be, const Backend::SparseImages& x, const StepContext& ctx) {
+    check_memory(be, be.memory());
+    auto* conv1 = dynamic_cast<Conv2dLayer*>(layers_[0].get());
+    if (!conv1) throw std::logic_error("network: the first layer is not a convolution");
+    acts_[0].place(be.memory());
+    conv1->forward_sparse(be, x, input_shape(x.n), acts_[0]);
+    sparse_in_ = x;
+    last_was_sparse_ = true;
+    return forward_from(be, 1, &acts_[0], ctx);
+}
+
+void Network::backward(Backend& be, const PacketBatch& in, const Tensor& dlogits) {
+    if (!last_was_sparse_) return backward(be, dense_in_, dlogits);
+    backward_to(be, 1, nullptr, dlogits);
+    // Layer 1 wrote conv1's output gradient into the buffer layer 0 reads: bufs[1 % 2].
+    static_cast<Conv2dLayer*>(layers_[0].get())->backward_sparse(be, sparse_in_, input_shape(in.n), grad_b_);
 }
 
 std::vector<Param> Network::params() {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/binning.h"
 #include "nn/layers.h"
 
 namespace flowpic {
@@ -28,6 +29,13 @@ struct NetSpec {
     int resolution = 1500;
     int channels = 1;
     int classes = 5;
+};
+
+// A batch of windows as they reach the net: packet lists and how to bin them.
+struct PacketBatch {
+    const PacketListView* windows = nullptr;
+    size_t n = 0;
+    BinningOptions binning;
 };
 
 class Network {
@@ -51,6 +59,17 @@ public:
     // dlogits: N x K.  Fills every parameter's gradient (summed over the batch).
     void backward(Backend& be, const Tensor& x, const Tensor& dlogits);
 
+    // From packet lists: conv1 straight from one entry per packet when the binning is
+    // linear (sparse_binning_ok) and sparse input is on (the default), else from dense
+    // images binned on the backend.  Same results either way, to float rounding.
+    const Tensor& forward(Backend& be, const PacketBatch& in, const StepContext& ctx);
+    // After forward(in) with the same batch.
+    void backward(Backend& be, const PacketBatch& in, const Tensor& dlogits);
+    // Entries already in the backend's memory (the CUDA graph's own buffers).
+    const Tensor& forward(Backend& be, const Backend::SparseImages& x, const StepContext& ctx);
+    void set_sparse_input(bool on) { sparse_input_ = on; }
+    bool uses_sparse_input(const BinningOptions& b) const { return sparse_input_ && sparse_binning_ok(b); }
+
     std::vector<Param> params();  // in PyTorch order: conv1.weight, conv1.bias, ...
     size_t parameter_count();
     std::string summary() const;  // one line per layer with output shapes
@@ -61,6 +80,15 @@ private:
     std::vector<Tensor> acts_;  // acts_[i] = output of layer i
     Tensor grad_a_, grad_b_;    // ping-pong gradient buffers
     Memory memory_ = Memory::kHost;
+    bool sparse_input_ = true;
+    bool last_was_sparse_ = false;
+    Backend::SparseImages sparse_in_;
+    Tensor dense_in_;
+
+    void check_memory(Backend& be, Memory input) const;
+    Shape input_shape(size_t n) const { return {int64_t(n), spec_.channels, spec_.resolution, spec_.resolution}; }
+    const Tensor& forward_from(Backend& be, size_t first, const Tensor* in, const StepContext& ctx);
+    void backward_to(Backend& be, size_t last, const Tensor* x, const Tensor& dlogits);
 };
 
 }  // namespace flowpic

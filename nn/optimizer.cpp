@@ -28,14 +28,11 @@ void Adam::update(Backend& be, const std::vector<Param>& params) {
     be.adam_step_all(slots.data(), slots.size(), step_, hp_);
 }
 
-StepResult loss_and_gradients(Backend& be, Network& net, const Tensor& x, const std::vector<int32_t>& labels,
-                              const float* class_weights, const StepContext& ctx, Tensor& probs, Tensor& dlogits) {
-    const Tensor* logits_p;
-    {
-        TraceRange range("forward");
-        logits_p = &net.forward(be, x, ctx);
-    }
-    const Tensor& logits = *logits_p;
+namespace {
+
+// The loss, the accuracy count and dlogits from the logits of a forward pass just run.
+StepResult loss_from_logits(Backend& be, const Tensor& logits, const std::vector<int32_t>& labels,
+                            const float* class_weights, Tensor& probs, Tensor& dlogits) {
     const int n = int(logits.dim(0)), k = int(logits.dim(1));
     if (labels.size() != size_t(n)) throw std::invalid_argument("train step: labels and batch differ in size");
     probs.place(be.memory());
@@ -51,9 +48,35 @@ StepResult loss_and_gradients(Backend& be, Network& net, const Tensor& x, const 
             if (p[size_t(i) * k + j] > p[size_t(i) * k + best]) best = j;
         r.correct += best == labels[i];
     }
-    TraceRange range("backward");
     be.softmax_xent_backward(probs.data(), labels.data(), class_weights, n, k, dlogits.data());
+    return r;
+}
+
+}  // namespace
+
+StepResult loss_and_gradients(Backend& be, Network& net, const Tensor& x, const std::vector<int32_t>& labels,
+                              const float* class_weights, const StepContext& ctx, Tensor& probs, Tensor& dlogits) {
+    const Tensor* logits;
+    {
+        TraceRange range("forward");
+        logits = &net.forward(be, x, ctx);
+    }
+    StepResult r = loss_from_logits(be, *logits, labels, class_weights, probs, dlogits);
+    TraceRange range("backward");
     net.backward(be, x, dlogits);
+    return r;
+}
+
+StepResult loss_and_gradients(Backend& be, Network& net, const PacketBatch& in, const std::vector<int32_t>& labels,
+                              const float* class_weights, const StepContext& ctx, Tensor& probs, Tensor& dlogits) {
+    const Tensor* logits;
+    {
+        TraceRange range("forward");
+        logits = &net.forward(be, in, ctx);
+    }
+    StepResult r = loss_from_logits(be, *logits, labels, class_weights, probs, dlogits);
+    TraceRange range("backward");
+    net.backward(be, in, dlogits);
     return r;
 }
 

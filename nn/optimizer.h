@@ -39,6 +39,10 @@ struct StepResult {
 StepResult loss_and_gradients(Backend& be, Network& net, const Tensor& x, const std::vector<int32_t>& labels,
                               const float* class_weights, const StepContext& ctx, Tensor& probs, Tensor& dlogits);
 
+// The same from packet lists (the net bins them on the backend; see Network::forward).
+StepResult loss_and_gradients(Backend& be, Network& net, const PacketBatch& in, const std::vector<int32_t>& labels,
+                              const float* class_weights, const StepContext& ctx, Tensor& probs, Tensor& dlogits);
+
 // One Adam step on a batch; returns the loss before the update.
 StepResult train_step(Backend& be, Network& net, Adam& opt, const Tensor& x, const std::vector<int32_t>& labels,
                       const float* class_weights, const StepContext& ctx);

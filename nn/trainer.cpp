@@ -46,8 +46,8 @@ void Trainer::evaluate(DatasetLoader& loader, double& loss, double& accuracy) {
     size_t correct = 0;
     for (size_t first = 0; first < loader.size(); first += size_t(cfg_.batch)) {
         size_t count = std::min(loader.size() - first, size_t(cfg_.batch));
-        loader.load(first, count, be_, x, labels);
-        const Tensor& logits = net_.forward(be_, x, StepContext{});
+        const PacketBatch batch{loader.views(first, count, labels), count, loader.binning()};
+        const Tensor& logits = net_.forward(be_, batch, StepContext{});
         probs.place(be_.memory());
         probs.reshape(logits.shape());
         const int k = int(logits.dim(1));
@@ -77,12 +77,9 @@ void Trainer::run(const std::function<void(const EpochRecord&)>& on_epoch) {
         size_t correct = 0, seen = 0, step_in_epoch = 0;
         for (size_t first = 0; first < train_.size(); first += size_t(cfg_.batch), ++step_in_epoch) {
             size_t count = std::min(train_.size() - first, size_t(cfg_.batch));
-            {
-                TraceRange range("load_batch");
-                train_.load(first, count, be_, x, labels);
-            }
+            const PacketBatch batch{train_.views(first, count, labels), count, train_.binning()};
             StepContext ctx{true, mix_seed(cfg_.seed, uint64_t(adam_.step()) + 1)};
-            StepResult r = loss_and_gradients(be_, net_, x, labels, weights, ctx, probs, dlogits);
+            StepResult r = loss_and_gradients(be_, net_, batch, labels, weights, ctx, probs, dlogits);
             if (!std::isfinite(r.loss))
                 throw InputError("training diverged: the loss is " + std::string(std::isnan(r.loss) ? "NaN" : "infinite") +
                                  " at epoch " + std::to_string(epoch) + ", step " + std::to_string(step_in_epoch + 1) +

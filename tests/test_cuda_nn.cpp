@@ -55,12 +55,14 @@ struct Run {
 };
 
 // steps Adam steps on the same batch sequence; the backend decides where they run.
-Run train(Backend& be, const NetSpec& spec, const BinningOptions& b, int steps, int batch, const float* class_weights) {
+Run train(Backend& be, const NetSpec& spec, const BinningOptions& b, int steps, int batch, const float* class_weights,
+          bool sparse) {
     Network net(spec);
     net.init_glorot(7);
     net.to(be.memory());
+    net.set_sparse_input(sparse);
     Adam adam;
-    Tensor x({0}, be.memory()), probs, dlogits;
+    Tensor probs, dlogits;
     std::mt19937_64 rng(11);
     Run r;
     for (int s = 0; s < steps; ++s) {
@@ -68,10 +70,8 @@ Run train(Backend& be, const NetSpec& spec, const BinningOptions& b, int steps, 
         auto views = views_of(windows);
         std::vector<int32_t> labels(static_cast<size_t>(batch));
         for (auto& l : labels) l = int32_t(rng() % uint64_t(spec.classes));
-        x.reshape({batch, spec.channels, spec.resolution, spec.resolution});
-        be.bin_dense(views.data(), views.size(), b, x.data());
-        StepResult res = loss_and_gradients(be, net, x, labels, class_weights, StepContext{true, 1000 + uint64_t(s)},
-                                            probs, dlogits);
+        StepResult res = loss_and_gradients(be, net, PacketBatch{views.data(), views.size(), b}, labels, class_weights,
+                                            StepContext{true, 1000 + uint64_t(s)}, probs, dlogits);
         adam.update(be, net.params());
         r.losses.push_back(res.loss);
     }
@@ -112,25 +112,29 @@ BOOST_AUTO_TEST_CASE(training_matches_the_cpu_over_20_adam_steps) {
         const NetSpec spec{c.arch, c.resolution, channels(b), 5};
         auto cpu = make_cpu_backend(CpuKind::kScalar);
         auto gpu = make_cuda_backend();
-        const Run ref = train(*cpu, spec, b, 20, c.batch, weights);
-        const Run got = train(*gpu, spec, b, 20, c.batch, weights);
-        double worst = 0;
-        for (size_t s = 0; s < ref.losses.size(); ++s)
-            worst = std::max(worst, std::abs(got.losses[s] - ref.losses[s]) / std::abs(ref.losses[s]));
-        double worst_param = 0;
-        for (size_t i = 0; i < ref.params.size(); ++i) worst_param = std::max(worst_param, rel_err(got.params[i], ref.params[i]));
-        BOOST_TEST_MESSAGE(arch_name(c.arch) << " " << c.resolution << " " << to_string(c.direction)
-                                             << ": worst loss rel. diff " << worst << ", parameters after 20 steps "
-                                             << worst_param);
-        BOOST_TEST(worst < 1e-4);
-        BOOST_TEST(worst_param < 1e-3);
-        // The device run is deterministic: a second run is bit-identical.
-        const Run again = train(*gpu, spec, b, 20, c.batch, weights);
-        BOOST_TEST(again.losses == got.losses);
+        // The oracle: the scalar CPU kernels on dense images.
+        const Run ref = train(*cpu, spec, b, 20, c.batch, weights, false);
+        for (bool sparse : {false, true}) {
+            const Run got = train(*gpu, spec, b, 20, c.batch, weights, sparse);
+            double worst = 0;
+            for (size_t s = 0; s < ref.losses.size(); ++s)
+                worst = std::max(worst, std::abs(got.losses[s] - ref.losses[s]) / std::abs(ref.losses[s]));
+            double worst_param = 0;
+            for (size_t i = 0; i < ref.params.size(); ++i)
+                worst_param = std::max(worst_param, rel_err(got.params[i], ref.params[i]));
+            BOOST_TEST_MESSAGE(arch_name(c.arch) << " " << c.resolution << " " << to_string(c.direction)
+                                                 << (sparse ? " sparse conv1" : " dense") << ": worst loss rel. diff "
+                                                 << worst << ", parameters after 20 steps " << worst_param);
+            BOOST_TEST(worst < 1e-4);
+            BOOST_TEST(worst_param < 1e-3);
+            // The device run is deterministic: a second run is bit-identical.
+            const Run again = train(*gpu, spec, b, 20, c.batch, weights, sparse);
+            BOOST_TEST(again.losses == got.losses);
+        }
     }
 }
 
-BOOST_AUTO_TEST_CASE(the_training_loop_calls_no_cudamalloc_after_its_first_step) {
+BOOST_AUTO_TEST_CASE(the_training_loop_calls_no_cudamalloc_after_its_first_steps) {
     auto be = make_cuda_backend();
     BinningOptions b;
     b.resolution = 100;
@@ -139,20 +143,20 @@ BOOST_AUTO_TEST_CASE(the_training_loop_calls_no_cudamalloc_after_its_first_step)
     net.init_glorot(1);
     net.to(Memory::kDevice);
     Adam adam;
-    Tensor x({0}, Memory::kDevice), probs, dlogits;
+    Tensor probs, dlogits;
     auto windows = make_windows(16, 200, 5);
     auto views = views_of(windows);
     std::vector<int32_t> labels(16, 1);
     size_t after_first = 0;
     for (int s = 0; s < 6; ++s) {
-        x.reshape({16, 1, 100, 100});
-        be->bin_dense(views.data(), views.size(), b, x.data());
-        loss_and_gradients(*be, net, x, labels, nullptr, StepContext{true, uint64_t(s)}, probs, dlogits);
+        net.set_sparse_input(s % 2 == 0);  // both input paths, each sized once in steps 1 and 2
+        loss_and_gradients(*be, net, PacketBatch{views.data(), views.size(), b}, labels, nullptr,
+                           StepContext{true, uint64_t(s)}, probs, dlogits);
         adam.update(*be, net.params());
-        if (s == 0) after_first = device_arena_stats().cuda_mallocs;
+        if (s == 1) after_first = device_arena_stats().cuda_mallocs;
     }
     BOOST_TEST_MESSAGE("cudaMalloc calls: " << device_arena_stats().cuda_mallocs << " (" << after_first
-                                            << " after step 1)");
+                                            << " after steps 1 and 2)");
     BOOST_TEST(device_arena_stats().cuda_mallocs == after_first);
 }
 
@@ -161,6 +165,8 @@ BOOST_AUTO_TEST_CASE(batch1_graph_gives_the_eager_and_cpu_probabilities) {
         const int res = arch == Arch::kLeNet ? 32 : 1500;
         BinningOptions b;
         b.resolution = res;
+        // LeNet with binary values runs the dense-input graph, FlowPicNet the sparse one.
+        b.values = arch == Arch::kLeNet ? ValueMode::binary : ValueMode::count;
         const NetSpec spec{arch, res, 1, 5};
         Network cpu_net(spec), gpu_net(spec);
         cpu_net.init_glorot(3);
@@ -173,6 +179,7 @@ BOOST_AUTO_TEST_CASE(batch1_graph_gives_the_eager_and_cpu_probabilities) {
         auto graph = make_classifier(gpu_net, *gpu, b, opts);
         BOOST_TEST(graph->describe().find("graph") != std::string::npos);
         EagerClassifier eager(gpu_net, *gpu, b);
+        cpu_net.set_sparse_input(false);  // the oracle: scalar kernels on dense images
         EagerClassifier reference(cpu_net, *cpu, b);
         auto windows = make_windows(6, 1500, 9);
         windows.push_back(make_windows(1, 5000, 10)[0]);  // over the graph's capacity: eager fallback

@@ -1,0 +1,641 @@
+// CUDA sparse-input convolution (kernels/cuda/conv2d_sparse.h; kernels/conv2d_sparse.h is
+// the contract) and the packet -> entry step that feeds it.
+//
+// Forward.  One block per output tile: image n, TP output rows x TQ output columns, all K
+// filters, accumulated in shared memory that starts at the bias.  The block streams the
+// image's entries in order, kRound at a time: warp w decodes a run of 32*kEpt consecutive
+// entries and keeps, in order (a ballot), those whose covered outputs meet the tile, in
+// its segment of a shared list; then the owner threads walk the list segment by segment
+// and add their share.  Finally the tile is written out once, coalesced (16-byte stores
+// where aligned): y is never read and needs no fill, so the kernel costs about one pass
+// of writes over y.  Every block reads all of its image's entries (a few tens of KB, from
+// L2 after the first block): cheap next to the ~90 KB of output it writes.
+//
+// Why the forward is deterministic: an entry at padded input row h is covered by the
+// outputs p with h - R < p*stride <= h, at most A = ceil(R/stride) consecutive values,
+// so their p mod A all differ; likewise q mod B.  Threads own outputs by
+// (k, p mod A, q mod B) and a contiguous range of the tile's columns, so each output of
+// the tile has exactly one owner and an entry gives an owner at most one output.  Each
+// output is thus summed by one thread: the bias, then the entries' contributions in
+// their order in the input.  No atomics, no order that depends on scheduling -- not even
+// on the tiling, which may change with the shape without changing a bit of the result.
+//
+// Backward-weight.  dw[k,c,i,j] = sum over entries e of image n (channel c) of
+// v_e * dy[n,k,p,q] with p*stride + i = h_e and q*stride + j = w_e (padded).  Write
+// h = stride*ph + hr: tap i reads the entry iff i mod stride == hr, at p = ph - i/stride.
+// A thread owns (c, i, j) and up to kKb filters (registers), and walks a contiguous
+// chunk of one image's entries (staged and decoded in shared memory) in order, adding
+// the ones of its class (c, hr, wr).  Each block writes its partial dw; a second kernel
+// adds the partials in a fixed order.  db is a dense sum of dy (two fixed-shape
+// reductions: per N x K plane, then over the batch).  No atomics anywhere.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/conv2d_sparse.h"
+
+namespace flowpic {
+
+namespace {
+
+static_assert(offsetof(SparsePixel, channel) == 0 && offsetof(SparsePixel, row) == 2 &&
+                  offsetof(SparsePixel, col) == 4 && offsetof(SparsePixel, value) == 8,
+              "the kernels read a SparsePixel as three little-endian 32-bit words");
+
+constexpr int kThreads = 256;           // block size of the conv kernels (a power of two)
+constexpr int kWarps = kThreads / 32;
+constexpr int kEpt = 2;                 // forward: entries each thread decodes per round
+constexpr int kRound = kThreads * kEpt; // forward: entries per round = list capacity
+constexpr int kSeg = 32 * kEpt;         // forward: list items per warp segment
+// Forward output tile: 88 KB of floats, which with the 16 KB list leaves room for two
+// blocks on an H100 SM (228 KB), so one block's scan overlaps the other's stores.
+constexpr int kTileFloats = 22528;
+constexpr int kKb = 16;                 // backward-weight: filters per owner thread
+constexpr int kBwStage = 512;           // backward-weight: entries staged per step
+
+// ---- helpers shared by host and device (kept free of intrinsics where possible) ------
+
+__host__ __device__ inline float bits_float(int b) {
+#ifdef __CUDA_ARCH__
+    return __int_as_float(b);
+#else
+    float f;
+    std::memcpy(&f, &b, sizeof f);
+    return f;
+#endif
+}
+
+template <typename T>
+__host__ __device__ inline T load_ro(const T* p) {
+#ifdef __CUDA_ARCH__
+    return __ldg(p);
+#else
+    return *p;
+#endif
+}
+
+// Conv2dShape plus what the kernels derive from it.
+struct Dims {
+    int n, c, h, w, k, r, s, stride, pad_top, pad_left, p, q;
+    int rs, crs;  // R*S, C*R*S
+    int a, b;     // the most outputs covering one input row / column: ceil(R/stride), ceil(S/stride)
+    long long pq;
+};
+
+Dims dims_of(const Conv2dShape& sh) {
+    Dims d{sh.n, sh.c, sh.h, sh.w, sh.k, sh.r, sh.s, sh.stride, sh.pad_top, sh.pad_left, sh.p, sh.q, 0, 0, 0, 0, 0};
+    d.rs = sh.r * sh.s;
+    d.crs = sh.c * d.rs;
+    d.a = (sh.r + sh.stride - 1) / sh.stride;
+    d.b = (sh.s + sh.stride - 1) / sh.stride;
+    d.pq = 1LL * sh.p * sh.q;
+    return d;
+}
+
+// The kernels index a filter bank, one output plane and a shared tile with int; the
+// padded input coordinates (uint16 + pad) and the rounding-up divisions stay below 2^31.
+void check_int_range(const Conv2dShape& sh) {
+    const long long lim = 1LL << 30;
+    if (1LL * sh.k * sh.c * sh.r * sh.s >= lim || 1LL * sh.k * sh.p * sh.q >= lim || sh.stride >= lim ||
+        1LL * sh.n * sh.k >= lim)
+        throw std::invalid_argument("conv2d_sparse_cuda: a per-image size exceeds 2^30 elements");
+}
+
+// Outputs along one axis whose window covers padded position h: ceil((h - win + 1) /
+// stride) .. floor(h / stride), before clipping.
+__host__ __device__ inline void cover(int h, int win, int stride, int& lo, int& hi) {
+    const int first = h - win + 1;
+    lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+    hi = h / stride;
+}
+
+// ---- forward -------------------------------------------------------------------------
+
+struct FwdPlan {
+    int tp, tq;          // tile: output rows x output columns, all K filters
+    int tiles_q, tiles;  // tiles along q, tiles per image
+    size_t smem;         // dynamic shared memory, bytes
+};
+
+// Shared memory: the list (kRound items of two int4) first, for its 16-byte alignment,
+// then the tile (K x TP x TQ floats), the warp segments' counts, p mod A per tile row and
+// q mod B per tile column.
+constexpr size_t kListBytes = size_t(kRound) * 2 * sizeof(int4);
+
+FwdPlan fwd_plan(const Dims& d) {
+    if (d.k > kTileFloats)
+        throw std::invalid_argument("conv2d_sparse_forward_cuda: more than " + std::to_string(kTileFloats) +
+                                    " filters");
+    FwdPlan pl;
+    pl.tq = std::min(d.q, kTileFloats / d.k);
+    pl.tp = std::min(d.p, kTileFloats / (d.k * pl.tq));
+    pl.tiles_q = (d.q + pl.tq - 1) / pl.tq;
+    const long long tiles = 1LL * ((d.p + pl.tp - 1) / pl.tp) * pl.tiles_q;
+    if (tiles >= (1LL << 31)) throw std::invalid_argument("conv2d_sparse_forward_cuda: too many output tiles");
+    pl.tiles = int(tiles);
+    pl.smem = kListBytes + sizeof(float) * size_t(d.k * pl.tp * pl.tq) + sizeof(int) * size_t(kWarps + pl.tp + pl.tq);
+    return pl;
+}
+
+// One entry (its three words) against the tile's outputs [p0, p1) x [q0, q1): false when
+// it touches none (value 0, out of range, or covered only outside the tile).  Otherwise
+// ia = {value bits, c*R*S, padded row, padded col}, ib = its covered p and q ranges
+// clipped to the tile, {plo, phi, qlo, qhi}, inclusive.
+__host__ __device__ inline bool decode_fwd(uint32_t w0, uint32_t w1, uint32_t w2, const Dims& d, int p0, int p1,
+                                           int q0, int q1, int4& ia, int4& ib) {
+    const int c = int(w0 & 0xffffu), row = int(w0 >> 16), col = int(w1 & 0xffffu);
+    const float v = bits_float(int(w2));
+    if (v == 0.0f || c >= d.c || row >= d.h || col >= d.w) return false;
+    const int hp = row + d.pad_top, wp = col + d.pad_left;
+    int plo, phi, qlo, qhi;
+    cover(hp, d.r, d.stride, plo, phi);
+    cover(wp, d.s, d.stride, qlo, qhi);
+    plo = plo > p0 ? plo : p0;
+    phi = phi < p1 - 1 ? phi : p1 - 1;
+    qlo = qlo > q0 ? qlo : q0;
+    qhi = qhi < q1 - 1 ? qhi : q1 - 1;
+    if (plo > phi || qlo > qhi) return false;
+    ia = make_int4(int(w2), c * d.rs, hp, wp);
+    ib = make_int4(plo, phi, qlo, qhi);
+    return true;
+}
+
+// An owner slot: filter k, output rows p = a (mod A), columns q = b (mod B).
+struct FwdOwner {
+    int k, a, b;
+};
+__host__ __device__ inline FwdOwner fwd_owner(int slot, const Dims& d) {
+    return {slot / (d.a * d.b), slot / d.b % d.a, slot % d.b};
+}
+
+// Adds the owner's share of one list item to the tile: the one output of the item's
+// ranges with p = a (mod A), q = b (mod B) and q in the owner's columns [qg0, qg1), if any.
+// Returns the tile index it updated, or -1 (for checking the ownership on the host).
+__host__ __device__ inline int fwd_apply(const int4& ia, const int4& ib, const FwdOwner& o, const Dims& d, int p0,
+                                          int q0, int tp, int tq, int qg0, int qg1, const int* rowmod,
+                                          const int* colmod, const float* w, float* tile) {
+    int da = o.a - rowmod[ib.x - p0];
+    if (da < 0) da += d.a;
+    const int p = ib.x + da;
+    if (p > ib.y) return -1;
+    int db = o.b - colmod[ib.z - q0];
+    if (db < 0) db += d.b;
+    const int q = ib.z + db;
+    if (q > ib.w || q < qg0 || q >= qg1) return -1;
+    const int i = ia.z - p * d.stride, j = ia.w - q * d.stride;  // the taps that read the entry
+    const int at = (o.k * tp + (p - p0)) * tq + (q - q0);
+    tile[at] += bits_float(ia.x) * load_ro(w + o.k * d.crs + ia.y + i * d.s + j);
+    return at;
+}
+
+// Block-cooperative copy of len floats from shared src to global dst: scalar stores up to
+// dst's first 16-byte boundary, float4 stores, scalar tail.  Thread tid of nthreads.
+__host__ __device__ inline void write_span(float* dst, const float* src, int len, int tid, int nthreads) {
+    int head = int(((16u - unsigned(reinterpret_cast<uintptr_t>(dst) & 15u)) & 15u) >> 2);
+    if (head > len) head = len;
+    if (tid < head) dst[tid] = src[tid];
+    const int nv = (len - head) >> 2;
+    float4* d4 = reinterpret_cast<float4*>(dst + head);
+    const float* s = src + head;
+    for (int m = tid; m < nv; m += nthreads) d4[m] = make_float4(s[4 * m], s[4 * m + 1], s[4 * m + 2], s[4 * m + 3]);
+    for (int t = head + 4 * nv + tid; t < len; t += nthreads) dst[t] = src[t];
+}
+
+// Warp `warp` reads entries base + warp*kSeg + m*32 + lane, m < kEpt (coalesced).
+__device__ inline void load_round(const uint32_t* __restrict__ words, uint64_t base, uint64_t end, int warp,
+                                  int lane, uint32_t (&raw)[kEpt][3]) {
+#pragma unroll
+    for (int m = 0; m < kEpt; ++m) {
+        const uint64_t e = base + uint64_t(warp * kSeg + m * 32 + lane);
+        if (e < end) {
+            const uint32_t* p = words + 3 * e;
+            raw[m][0] = __ldg(p);
+            raw[m][1] = __ldg(p + 1);
+            raw[m][2] = __ldg(p + 2);
+        }
+    }
+}
+
+__global__ void __launch_bounds__(kThreads, 2)
+sparse_forward_kernel(Dims d, FwdPlan pl, const uint32_t* __restrict__ words, const uint32_t* __restrict__ offsets,
+                      const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ y, int n0) {
+    extern __shared__ int4 smem[];
+    int4* list = smem;  // item t of warp segment sw: list[2*(sw*kSeg + t)] and the next int4
+    float* tile = reinterpret_cast<float*>(smem + 2 * kRound);
+    const int plane = pl.tp * pl.tq;
+    int* seg_count = reinterpret_cast<int*>(tile + d.k * plane);
+    int* rowmod = seg_count + kWarps;
+    int* colmod = rowmod + pl.tp;
+
+    const int tid = int(threadIdx.x), lane = tid & 31, warp = tid >> 5;
+    const int n = n0 + int(blockIdx.y);
+    const int p0 = int(blockIdx.x) / pl.tiles_q * pl.tp, q0 = int(blockIdx.x) % pl.tiles_q * pl.tq;
+    const int p1 = min(d.p, p0 + pl.tp), q1 = min(d.q, q0 + pl.tq);
+
+    for (int k = 0; k < d.k; ++k) {
+        const float v = bias ? bias[k] : 0.0f;
+        for (int e = tid; e < plane; e += kThreads) tile[k * plane + e] = v;
+    }
+    for (int t = tid; t < pl.tp; t += kThreads) rowmod[t] = (p0 + t) % d.a;
+    for (int t = tid; t < pl.tq; t += kThreads) colmod[t] = (q0 + t) % d.b;
+
+    // Ownership: slots (k, a, b) times `groups` contiguous column ranges of the tile; when
+    // there are more slots than threads, one group and several slots per thread.
+    const int ns = d.k * d.a * d.b;
+    const bool multi = ns > kThreads;
+    const int groups = multi ? 1 : kThreads / ns;
+    const int g = multi ? 0 : tid / ns;
+    const bool owner = g < groups;
+    const FwdOwner me = fwd_owner(multi ? 0 : tid % ns, d);
+    const int qper = (q1 - q0 + groups - 1) / groups;
+    const int qg0 = q0 + g * qper, qg1 = min(q1, qg0 + qper);
+
+    const uint64_t e_begin = offsets[n];
+    const uint64_t e_end = offsets[n + 1] > e_begin ? uint64_t(offsets[n + 1]) : e_begin;  // going down: no entries
+    uint32_t raw[kEpt][3];
+    load_round(words, e_begin, e_end, warp, lane, raw);
+    __syncthreads();  // tile and tables ready (also when the image has no entries)
+
+    for (uint64_t base = e_begin; base < e_end; base += kRound) {
+        int cnt = 0;
+#pragma unroll
+        for (int m = 0; m < kEpt; ++m) {
+            const uint64_t e = base + uint64_t(warp * kSeg + m * 32 + lane);
+            int4 ia, ib;
+            const bool keep = e < e_end && decode_fwd(raw[m][0], raw[m][1], raw[m][2], d, p0, p1, q0, q1, ia, ib);
+            const unsigned mask = __ballot_sync(0xffffffffu, keep);
+            if (keep) {
+                const int pos = warp * kSeg + cnt + __popc(mask & ((1u << lane) - 1u));
+                list[2 * pos] = ia;
+                list[2 * pos + 1] = ib;
+            }
+            cnt += __popc(mask);
+        }
+        if (lane == 0) seg_count[warp] = cnt;
+        load_round(words, base + kRound, e_end, warp, lane, raw);  // in flight during this round's work
+        __syncthreads();
+        if (owner) {
+            for (int sw = 0; sw < kWarps; ++sw) {
+                const int count = seg_count[sw];
+                for (int t = 0; t < count; ++t) {
+                    const int4 ib = list[2 * (sw * kSeg + t) + 1];
+                    if (ib.w < qg0 || ib.z >= qg1) continue;  // none of my columns: most groups, cheaply
+                    const int4 ia = list[2 * (sw * kSeg + t)];
+                    if (!multi) {
+                        fwd_apply(ia, ib, me, d, p0, q0, pl.tp, pl.tq, qg0, qg1, rowmod, colmod, w, tile);
+                    } else {
+                        for (int slot = tid; slot < ns; slot += kThreads)
+                            fwd_apply(ia, ib, fwd_owner(slot, d), d, p0, q0, pl.tp, pl.tq, qg0, qg1, rowmod, colmod,
+                                      w, tile);
+                    }
+                }
+            }
+        }
+        __syncthreads();  // before the next round overwrites the list
+    }
+
+    float* yn = y + 1LL * n * d.k * d.pq;
+    if (pl.tq == d.q) {  // whole rows: per filter one contiguous run of (p1 - p0) * Q outputs
+        const int len = (p1 - p0) * d.q;
+        for (int k = 0; k < d.k; ++k) write_span(yn + k * d.pq + 1LL * p0 * d.q, tile + k * plane, len, tid, kThreads);
+    } else {
+        const int tpv = p1 - p0, tqv = q1 - q0, per_k = tpv * tqv;
+        for (int e = tid; e < d.k * per_k; e += kThreads) {
+            const int k = e / per_k, rem = e % per_k, pp = rem / tqv, qq = rem % tqv;
+            yn[k * d.pq + 1LL * (p0 + pp) * d.q + q0 + qq] = tile[(k * pl.tp + pp) * pl.tq + qq];
+        }
+    }
+}
+
+// ---- backward-weight -----------------------------------------------------------------
+
+struct BwPlan {
+    int kgroups;      // owner threads per (c, i, j): ceil(K / kKb)
+    int owners;       // C*R*S*kgroups
+    int threads;      // block size: owners rounded up to a warp, at most kThreads
+    int zblocks;      // blocks along y covering the owners
+    int chunks;       // blocks per image, each over a contiguous share of its entries
+    long long units;  // N * chunks: partial dw arrays
+};
+
+// Depends on the shape only, so the reduction order never changes between runs.
+BwPlan bw_plan(const Dims& d) {
+    BwPlan pl;
+    pl.kgroups = (d.k + kKb - 1) / kKb;
+    const long long owners = 1LL * d.crs * pl.kgroups;
+    pl.threads = int(std::min<long long>(kThreads, (owners + 31) / 32 * 32));
+    const long long z = (owners + pl.threads - 1) / pl.threads;
+    if (z > 65535) throw std::invalid_argument("conv2d_sparse_backward_weight_cuda: too many weights");
+    pl.owners = int(owners);
+    pl.zblocks = int(z);
+    // About 512 blocks in all (enough to fill an H100 with small blocks), up to 64 per image.
+    pl.chunks = int(std::max<long long>(1, std::min<long long>(64, 512 / (1LL * d.n * z))));
+    pl.units = 1LL * d.n * pl.chunks;
+    return pl;
+}
+
+// One entry for backward-weight: {class, h / stride, w / stride, value bits}, class =
+// (c * Ra + h mod stride) * Sa + w mod stride with Ra = min(R, stride), Sa = min(S, stride),
+// or -1 when no tap reads it (value 0, out of range, or a phase no tap has).
+__host__ __device__ inline int4 decode_bw(uint32_t w0, uint32_t w1, uint32_t w2, const Dims& d) {
+    const int c = int(w0 & 0xffffu), row = int(w0 >> 16), col = int(w1 & 0xffffu);
+    const float v = bits_float(int(w2));
+    if (v == 0.0f || c >= d.c || row >= d.h || col >= d.w) return make_int4(-1, 0, 0, 0);
+    const int hp = row + d.pad_top, wp = col + d.pad_left;
+    const int hr = hp % d.stride, wr = wp % d.stride;
+    const int ra = d.r < d.stride ? d.r : d.stride, sa = d.s < d.stride ? d.s : d.stride;
+    if (hr >= ra || wr >= sa) return make_int4(-1, 0, 0, 0);
+    return make_int4((c * ra + hr) * sa + wr, hp / d.stride, wp / d.stride, int(w2));
+}
+
+// Owner o = ((kg * C + c) * R + i) * S + j: filters kg*kKb .. +kKb of tap (c, i, j).
+struct BwOwner {
+    int k0, crs, cls, iq, jq;
+};
+__host__ __device__ inline BwOwner bw_owner(int o, const Dims& d) {
+    const int j = o % d.s;
+    int t = o / d.s;
+    const int i = t % d.r;
+    t /= d.r;
+    const int c = t % d.c, kg = t / d.c;
+    const int ra = d.r < d.stride ? d.r : d.stride, sa = d.s < d.stride ? d.s : d.stride;
+    return {kg * kKb, (c * d.r + i) * d.s + j, (c * ra + i % d.stride) * sa + j % d.stride, i / d.stride,
+            j / d.stride};
+}
+
+// An item of the owner's class: tap (i, j) reads it from output (ph - i/stride, pw - j/stride).
+__host__ __device__ inline void bw_apply(const int4& it, const BwOwner& o, const Dims& d, int n,
+                                         const float* dy, float (&acc)[kKb]) {
+    const int p = it.y - o.iq, q = it.z - o.jq;
+    if (p < 0 || p >= d.p || q < 0 || q >= d.q) return;
+    const float v = bits_float(it.w);
+    const float* g = dy + (1LL * n * d.k + o.k0) * d.pq + 1LL * p * d.q + q;
+#pragma unroll
+    for (int kk = 0; kk < kKb; ++kk)
+        if (o.k0 + kk < d.k) acc[kk] += v * load_ro(g + kk * d.pq);
+}
+
+__global__ void __launch_bounds__(kThreads)
+sparse_bw_partial_kernel(Dims d, BwPlan pl, const uint32_t* __restrict__ words, const uint32_t* __restrict__ offsets,
+                         const float* __restrict__ dy, float* __restrict__ partial) {
+    __shared__ int4 items[kBwStage];
+    const int tid = int(threadIdx.x);
+    const long long unit = blockIdx.x;  // n * chunks + chunk
+    const int n = int(unit / pl.chunks), chunk = int(unit % pl.chunks);
+    const int o = int(blockIdx.y) * int(blockDim.x) + tid;
+    const bool own = o < pl.owners;
+    const BwOwner me = bw_owner(own ? o : 0, d);
+    float acc[kKb];
+#pragma unroll
+    for (int kk = 0; kk < kKb; ++kk) acc[kk] = 0.0f;
+
+    const uint64_t first = offsets[n];
+    const uint64_t count = offsets[n + 1] > first ? offsets[n + 1] - first : 0;
+    const uint64_t lo = first + count * uint64_t(chunk) / uint64_t(pl.chunks);
+    const uint64_t hi = first + count * uint64_t(chunk + 1) / uint64_t(pl.chunks);
+    for (uint64_t base = lo; base < hi; base += kBwStage) {
+        const int m_end = hi - base < uint64_t(kBwStage) ? int(hi - base) : kBwStage;
+        for (int m = tid; m < m_end; m += int(blockDim.x)) {
+            const uint32_t* p = words + 3 * (base + uint64_t(m));
+            items[m] = decode_bw(__ldg(p), __ldg(p + 1), __ldg(p + 2), d);
+        }
+        __syncthreads();
+        if (own)
+            for (int m = 0; m < m_end; ++m) {
+                const int4 it = items[m];
+                if (it.x == me.cls) bw_apply(it, me, d, n, dy, acc);
+            }
+        __syncthreads();  // before the next step overwrites the items
+    }
+    if (own) {
+        float* out = partial + unit * (1LL * d.k * d.crs) + me.crs;
+#pragma unroll
+        for (int kk = 0; kk < kKb; ++kk)
+            if (me.k0 + kk < d.k) out[(me.k0 + kk) * d.crs] = acc[kk];
+    }
+}
+
+// dw[e] = sum of the units' partials: row r of 8 adds units r, r+8, ... in order, then the
+// rows are added 0..7.  Block 256 = 32 weights x 8 rows.
+__global__ void __launch_bounds__(256)
+sparse_dw_reduce_kernel(const float* __restrict__ partial, long long units, int kcrs, float* __restrict__ dw) {
+    __shared__ float rows[8][33];
+    const int lane = int(threadIdx.x) & 31, r = int(threadIdx.x) >> 5;
+    const int e = int(blockIdx.x) * 32 + lane;
+    float s = 0.0f;
+    if (e < kcrs) {
+        long long u = r;
+        for (; u + 24 < units; u += 32) {  // four loads in flight, added in the same order
+            const float a0 = partial[u * kcrs + e], a1 = partial[(u + 8) * kcrs + e];
+            const float a2 = partial[(u + 16) * kcrs + e], a3 = partial[(u + 24) * kcrs + e];
+            s += a0;
+            s += a1;
+            s += a2;
+            s += a3;
+        }
+        for (; u < units; u += 8) s += partial[u * kcrs + e];
+    }
+    rows[r][lane] = s;
+    __syncthreads();
+    if (r == 0 && e < kcrs) {
+        float t = rows[0][lane];
+        for (int rr = 1; rr < 8; ++rr) t += rows[rr][lane];
+        dw[e] = t;
+    }
+}
+
+// Fixed-shape tree over the 256 threads' values; thread 0 gets the sum.
+__device__ inline float block_sum_256(float v, float* red) {
+    red[threadIdx.x] = v;
+    for (int s = 128; s > 0; s >>= 1) {
+        __syncthreads();
+        if (int(threadIdx.x) < s) red[threadIdx.x] += red[threadIdx.x + s];
+    }
+    return red[0];  // meaningful in thread 0 (the last step's writer)
+}
+
+// out[u] = sum of plane u of dy (pq floats).  Thread t adds the floats 4m .. 4m+3 for
+// m = t, t+256, ... into four accumulators (one per position in the quad), the float4
+// path (vec: pq % 4 == 0 and dy 16-byte aligned) in exactly the scalar path's order.
+__global__ void __launch_bounds__(256)
+sparse_db_plane_kernel(const float* __restrict__ dy, long long pq, int vec, float* __restrict__ out) {
+    __shared__ float red[256];
+    const float* x = dy + 1LL * blockIdx.x * pq;
+    const long long t = threadIdx.x, nq = (pq + 3) / 4;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    if (vec) {
+        const float4* x4 = reinterpret_cast<const float4*>(x);
+        long long m = t;
+        for (; m + 3 * 256 < nq; m += 4 * 256) {
+            const float4 v0 = __ldg(x4 + m), v1 = __ldg(x4 + m + 256), v2 = __ldg(x4 + m + 512),
+                         v3 = __ldg(x4 + m + 768);
+            a0 += v0.x; a1 += v0.y; a2 += v0.z; a3 += v0.w;
+            a0 += v1.x; a1 += v1.y; a2 += v1.z; a3 += v1.w;
+            a0 += v2.x; a1 += v2.y; a2 += v2.z; a3 += v2.w;
+            a0 += v3.x; a1 += v3.y; a2 += v3.z; a3 += v3.w;
+        }
+        for (; m < nq; m += 256) {
+            const float4 v = __ldg(x4 + m);
+            a0 += v.x; a1 += v.y; a2 += v.z; a3 += v.w;
+        }
+    } else {
+        for (long long m = t; m < nq; m += 256) {
+            const long long e = 4 * m;
+            a0 += __ldg(x + e);
+            if (e + 1 < pq) a1 += __ldg(x + e + 1);
+            if (e + 2 < pq) a2 += __ldg(x + e + 2);
+            if (e + 3 < pq) a3 += __ldg(x + e + 3);
+        }
+    }
+    const float s = block_sum_256((a0 + a1) + (a2 + a3), red);
+    if (threadIdx.x == 0) out[blockIdx.x] = s;
+}
+
+// db[k] = sum over n of plane_sums[n*K + k]: thread t adds n = t, t+256, ..., then a tree.
+__global__ void __launch_bounds__(256)
+sparse_db_final_kernel(const float* __restrict__ plane_sums, int n, int k, float* __restrict__ db) {
+    __shared__ float red[256];
+    float a = 0.0f;
+    for (int i = int(threadIdx.x); i < n; i += 256) a += plane_sums[1LL * i * k + blockIdx.x];
+    const float s = block_sum_256(a, red);
+    if (threadIdx.x == 0) db[blockIdx.x] = s;
+}
+
+// ---- packets -> entries ----------------------------------------------------------------
+
+// numpy_bin of kernels/cpu/binning.h, as binning.cu has it.
+__device__ int numpy_bin_dev(double x, int n) {
+    if (!(x >= 0.0 && x <= double(n))) return -1;  // also drops NaN
+    int b = int(x);
+    return b == n ? n - 1 : b;
+}
+
+// One thread per packet, windows along y as in bin_dense_kernel; the double operations
+// and their order are packet_pixel's (the _rn intrinsics keep nvcc from contracting).
+__global__ void packets_to_entries_kernel(const WindowPacket* __restrict__ packets,
+                                          const uint32_t* __restrict__ offsets, const uint32_t* __restrict__ counts,
+                                          const uint32_t* __restrict__ length_us, unsigned nb, int last_chunk, int n,
+                                          int normalize_fixed, int two_channels, SparsePixel* __restrict__ entries,
+                                          uint32_t* __restrict__ entry_offsets) {
+    const unsigned b = blockIdx.y;
+    if (b >= nb) return;
+    const uint32_t count = counts[b], first = offsets[b];
+    if (blockIdx.x == 0 && threadIdx.x == 0) {
+        entry_offsets[b] = first;
+        if (last_chunk && b == nb - 1) entry_offsets[nb] = first + count;
+    }
+    const WindowPacket* w = packets + first;
+    int64_t t0 = 0, span = 0;  // time_axis()
+    if (normalize_fixed) {
+        span = length_us[b];
+    } else if (count > 0) {
+        t0 = w[0].t_us;
+        span = int64_t(w[count - 1].t_us) - t0;
+    }
+    for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += gridDim.x * blockDim.x) {
+        const WindowPacket p = w[i];
+        const int row = numpy_bin_dev(__ddiv_rn(__dmul_rn(double(p.size), double(n)), double(kMtu)), n);
+        int col = 0;
+        if (span != 0)
+            col = numpy_bin_dev(__dmul_rn(__ddiv_rn(double(int64_t(p.t_us) - t0), double(span)), double(n)), n);
+        SparsePixel out{0, 0, 0, 0, 0.0f};  // dropped: contributes nothing
+        if (row >= 0 && col >= 0) {
+            out.channel = uint16_t(two_channels && p.dir == 0 ? 1 : 0);
+            out.row = uint16_t(row);
+            out.col = uint16_t(col);
+            out.value = 1.0f;
+        }
+        entries[size_t(first) + i] = out;
+    }
+}
+
+}  // namespace
+
+void packets_to_entries_cuda(const WindowPacket* packets, const uint32_t* offsets, const uint32_t* counts,
+                             const uint32_t* length_us, size_t batch, size_t total_packets,
+                             const BinningOptions& opts, SparsePixel* entries, uint32_t* entry_offsets,
+                             cudaStream_t stream) {
+    validate(opts);
+    if (opts.values != ValueMode::count || opts.direction == Direction::grey)
+        throw std::invalid_argument("packets_to_entries_cuda: " + format_options(opts) +
+                                    " is not a sum over packets (needs values=count, direction none or channels)");
+    if (total_packets > UINT32_MAX)
+        throw std::invalid_argument("packets_to_entries_cuda: more than 2^32 - 1 packets in one batch");
+    if (batch == 0) {
+        if (entry_offsets) CUDA_CHECK(cudaMemsetAsync(entry_offsets, 0, sizeof(uint32_t), stream));
+        return;
+    }
+    // Like bin_dense_cuda: y is the window, x blocks stride over its packets.  Launched even
+    // with no packets, since entry_offsets must still be written.
+    constexpr int kBlock = 256;
+    const size_t per_window = (total_packets + batch - 1) / batch;
+    const unsigned gx = unsigned(std::max<size_t>(1, std::min<size_t>((per_window + kBlock - 1) / kBlock, 1024)));
+    for (size_t b0 = 0; b0 < batch; b0 += 65535) {
+        const unsigned nb = unsigned(std::min<size_t>(batch - b0, 65535));
+        packets_to_entries_kernel<<<dim3(gx, nb), kBlock, 0, stream>>>(
+            packets, offsets + b0, counts + b0, length_us + b0, nb, b0 + nb == batch, opts.resolution,
+            opts.normalize == Normalize::fixed, opts.direction == Direction::channels, entries, entry_offsets + b0);
+        CUDA_CHECK_LAUNCH();
+    }
+}
+
+void conv2d_sparse_forward_cuda(const Conv2dShape& sh, const SparsePixel* entries, const uint32_t* offsets,
+                                const float* w, const float* b, float* y, cudaStream_t stream) {
+    validate(sh);
+    check_int_range(sh);
+    const Dims d = dims_of(sh);
+    const FwdPlan pl = fwd_plan(d);
+    CUDA_CHECK(cudaFuncSetAttribute(sparse_forward_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    int(pl.smem)));
+    CUDA_CHECK(cudaFuncSetAttribute(sparse_forward_kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                    int(cudaSharedmemCarveoutMaxShared)));
+    const uint32_t* words = reinterpret_cast<const uint32_t*>(entries);
+    for (int n0 = 0; n0 < sh.n; n0 += 65535) {
+        const int nb = std::min(sh.n - n0, 65535);
+        sparse_forward_kernel<<<dim3(unsigned(pl.tiles), unsigned(nb)), kThreads, pl.smem, stream>>>(
+            d, pl, words, offsets, w, b, y, n0);
+        CUDA_CHECK_LAUNCH();
+    }
+}
+
+size_t conv2d_sparse_backward_weight_scratch_floats(const Conv2dShape& sh) {
+    validate(sh);
+    check_int_range(sh);
+    const Dims d = dims_of(sh);
+    const BwPlan pl = bw_plan(d);
+    return size_t(pl.units) * size_t(d.k) * size_t(d.crs) + size_t(sh.n) * size_t(sh.k);
+}
+
+void conv2d_sparse_backward_weight_cuda(const Conv2dShape& sh, const SparsePixel* entries, const uint32_t* offsets,
+                                        const float* dy, float* dw, float* db, float* scratch, cudaStream_t stream) {
+    validate(sh);
+    check_int_range(sh);
+    const Dims d = dims_of(sh);
+    const BwPlan pl = bw_plan(d);
+    const int kcrs = d.k * d.crs;
+    float* partial = scratch;
+    if (!partial) {
+        const size_t bytes = conv2d_sparse_backward_weight_scratch_floats(sh) * sizeof(float);
+        CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial), bytes, stream));
+    }
+    float* plane_sums = partial + size_t(pl.units) * size_t(kcrs);
+    sparse_bw_partial_kernel<<<dim3(unsigned(pl.units), unsigned(pl.zblocks)), pl.threads, 0, stream>>>(
+        d, pl, reinterpret_cast<const uint32_t*>(entries), offsets, dy, partial);
+    CUDA_CHECK_LAUNCH();
+    sparse_dw_reduce_kernel<<<unsigned((kcrs + 31) / 32), 256, 0, stream>>>(partial, pl.units, kcrs, dw);
+    CUDA_CHECK_LAUNCH();
+    if (db) {
+        const int vec = d.pq % 4 == 0 && reinterpret_cast<uintptr_t>(dy) % 16 == 0;
+        sparse_db_plane_kernel<<<unsigned(1LL * d.n * d.k), 256, 0, stream>>>(dy, d.pq, vec, plane_sums);
+        CUDA_CHECK_LAUNCH();
+        sparse_db_final_kernel<<<unsigned(d.k), 256, 0, stream>>>(plane_sums, d.n, d.k, db);
+        CUDA_CHECK_LAUNCH();
+    }
+    if (!scratch) CUDA_CHECK(cudaFreeAsync(partial, stream));
+}
+
+}  // namespace flowpic

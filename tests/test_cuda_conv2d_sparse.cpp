@@ -1,0 +1,502 @@
+// CUDA sparse-input convolution and packet -> entry step (kernels/cuda/conv2d_sparse.h)
+// against the CPU sparse references in double: relative error ||gpu - ref|| / ||ref|| <
+// 1e-5; outputs poisoned with NaN and followed by a poisoned guard zone, so an element a
+// kernel forgets to write, or one it writes past the end, fails; two runs bit-identical;
+// entries out of range (which the reference rejects) skipped.  Then the target: FlowPicNet
+// conv1 on 128 windows of ~3,000 packets, from packets on the device to dw.  Skipped
+// without a device.
+#ifdef FLOWPIC_CUDA
+#define BOOST_TEST_DYN_LINK
+#pragma GCC diagnostic ignored "-Wuninitialized"  // inside boost::function, from precondition()
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "kernels/conv2d.h"
+#include "kernels/conv2d_sparse.h"
+#include "kernels/cpu/binning.h"
+#include "kernels/cuda/conv2d_sparse.h"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/ops.h"
+#include "tests/conv2d_cases.h"
+#include "tests/cuda_available.h"
+
+using namespace flowpic;
+
+namespace {
+
+constexpr double kTol = 1e-5;
+constexpr size_t kGuard = 64;  // poisoned floats after every output
+
+// Shapes: the shared table, the first layers, and the CUDA kernels' edges: K*Q beyond one
+// shared-memory tile (column tiles), more (k, p mod A, q mod B) slots than threads, K > 16
+// (several filter groups in backward-weight), stride above the filter, one slot, and a
+// batch large enough that backward-weight uses one chunk per image.
+std::vector<Conv2dCase> sparse_cases() {
+    std::vector<Conv2dCase> c = conv2d_test_cases();
+    c.insert(c.end(), {
+        {"FlowPicNet conv1 at 1500x1500 batch 2", conv_same(2, 1, 1500, 1500, 10, 10, 10, 5)},
+        {"FlowPicNet conv1 2 channels at 300x300", conv_same(2, 2, 300, 300, 10, 10, 10, 5)},
+        {"3x3 stride 2 same, A = B = 2", conv_same(3, 1, 31, 29, 5, 3, 3, 2)},
+        {"5x3 stride 1 same 2 channels", conv_same(2, 2, 40, 33, 4, 5, 3, 1)},
+        {"K*Q beyond one tile", conv_same(1, 1, 16, 1500, 16, 3, 3, 1)},
+        {"K 64 5x5 stride 1 (many slots)", conv_same(2, 1, 20, 20, 64, 5, 5, 1)},
+        {"K 40 3 channels", conv_same(2, 3, 13, 11, 40, 3, 3, 1)},
+        {"odd everything batch 4", conv_valid(4, 3, 37, 41, 11, 6, 7, 3)},
+        {"stride 7 above the filter", conv_same(2, 2, 50, 45, 3, 4, 5, 7)},
+        {"K 300 1x1", conv_same(1, 1, 9, 9, 300, 1, 1, 1)},
+        {"K 1 1x1 (one slot)", conv_valid(2, 1, 30, 70, 1, 1, 1, 1)},
+        {"batch 600", conv_same(600, 1, 20, 20, 3, 4, 4, 2)},
+    });
+    return c;
+}
+
+// Entries as in the CPU suite (random pixels in any order, corners, repeats, value-0
+// entries, image 1 of 3+ empty), plus per image three entries outside the input, which
+// the kernels must skip: `clean` is the same list without them, for the reference.
+struct SparseInput {
+    std::vector<SparsePixel> entries, clean;
+    std::vector<uint32_t> offsets{0}, clean_offsets{0};
+};
+
+SparseInput random_sparse(const Conv2dShape& s, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> mag(0.1, 1.0);
+    auto value = [&] { return float((rng() & 1 ? -1.0 : 1.0) * mag(rng)); };
+    auto pixel = [&](int c, int row, int col, float v) {
+        return SparsePixel{uint16_t(c), uint16_t(row), uint16_t(col), 0, v};
+    };
+    SparseInput in;
+    for (int n = 0; n < s.n; ++n) {
+        std::vector<SparsePixel> img;
+        if (!(s.n >= 3 && n == 1)) {
+            const long long count = std::max(1LL, std::min(3000LL, 1LL * s.c * s.h * s.w / 20));
+            for (long long e = 0; e < count; ++e)
+                img.push_back(pixel(int(rng() % s.c), int(rng() % s.h), int(rng() % s.w), value()));
+            for (int c = 0; c < s.c; ++c)
+                for (int row : {0, s.h - 1})
+                    for (int col : {0, s.w - 1}) img.push_back(pixel(c, row, col, value()));
+            const size_t distinct = img.size();
+            for (size_t e = 0; e < distinct / 8 + 2; ++e) {
+                SparsePixel again = img[rng() % distinct];
+                again.value = value();
+                img.push_back(again);
+            }
+            img.push_back(pixel(0, 0, 0, 0.0f));
+            for (size_t e = 0; e < distinct / 16 + 1; ++e)
+                img.push_back(pixel(int(rng() % s.c), int(rng() % s.h), int(rng() % s.w), 0.0f));
+            std::shuffle(img.begin(), img.end(), rng);
+        }
+        in.clean.insert(in.clean.end(), img.begin(), img.end());
+        in.clean_offsets.push_back(uint32_t(in.clean.size()));
+        for (SparsePixel bad : {pixel(s.c, 0, 0, 1.0f), pixel(0, s.h, 0, 1.0f), pixel(0, 0, s.w, 1.0f)})
+            img.insert(img.begin() + std::ptrdiff_t(rng() % (img.size() + 1)), bad);
+        in.entries.insert(in.entries.end(), img.begin(), img.end());
+        in.offsets.push_back(uint32_t(in.entries.size()));
+    }
+    return in;
+}
+
+// Fast uniform values in [-1, 1) (splitmix64): the 128-image case needs 115M of them.
+std::vector<float> random_floats(size_t count, uint64_t seed) {
+    std::vector<float> v(count);
+    uint64_t s = seed;
+    for (float& x : v) x = float(double(splitmix64(s) >> 11) * 0x1p-52 - 1.0);
+    return v;
+}
+
+std::vector<double> to_double(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
+
+// ||a - b|| / ||b|| in double; infinite when the sizes differ or anything is not finite.
+double rel_err(const std::vector<float>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return INFINITY;
+    double d = 0, n = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (!std::isfinite(a[i]) || !std::isfinite(b[i])) return INFINITY;
+        d += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+        n += b[i] * b[i];
+    }
+    if (n == 0) return d == 0 ? 0.0 : INFINITY;
+    return std::sqrt(d / n);
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+template <typename T>
+DeviceBuffer<T> to_device(const std::vector<T>& v) {
+    DeviceBuffer<T> d(std::max<size_t>(v.size(), 1));
+    if (!v.empty()) d.upload(v);
+    return d;
+}
+
+// An output of `count` floats followed by kGuard more, all NaN (bytes 0xFF).
+DeviceBuffer<float> guarded(size_t count) {
+    DeviceBuffer<float> d(count + kGuard);
+    d.fill_bytes(0xFF, count + kGuard);
+    return d;
+}
+
+// The output (after a sync, so execution errors surface here), and whether the guard
+// zone after it still holds its poison.
+std::vector<float> fetch(const DeviceBuffer<float>& d, size_t count, bool& guard_ok) {
+    CUDA_CHECK(cudaDeviceSynchronize());
+    std::vector<uint32_t> guard(kGuard);
+    CUDA_CHECK(cudaMemcpy(guard.data(), d.get() + count, kGuard * sizeof(float), cudaMemcpyDeviceToHost));
+    guard_ok = guard_ok && std::all_of(guard.begin(), guard.end(), [](uint32_t g) { return g == 0xFFFFFFFFu; });
+    return d.download(count);
+}
+
+struct Weights {
+    std::vector<float> w, b, dy;
+    Weights(const Conv2dShape& s, uint64_t seed)
+        : w(random_floats(size_t(conv2d_w_size(s)), seed)),
+          b(random_floats(size_t(s.k), seed + 1)),
+          dy(random_floats(size_t(conv2d_y_size(s)), seed + 2)) {}
+};
+
+struct RefOut {
+    std::vector<double> y, dw, db;
+};
+
+RefOut reference(const Conv2dShape& s, const std::vector<SparsePixel>& entries, const std::vector<uint32_t>& offsets,
+                 const Weights& p, bool bias = true) {
+    const std::vector<double> w = to_double(p.w), b = to_double(p.b), dy = to_double(p.dy);
+    RefOut r{std::vector<double>(size_t(conv2d_y_size(s))), std::vector<double>(size_t(conv2d_w_size(s))),
+             std::vector<double>(size_t(s.k))};
+    conv2d_sparse_forward_ref<double>(s, entries.data(), offsets.data(), w.data(), bias ? b.data() : nullptr,
+                                      r.y.data());
+    conv2d_sparse_backward_weight_ref<double>(s, entries.data(), offsets.data(), dy.data(), r.dw.data(), r.db.data());
+    return r;
+}
+
+struct GpuOut {
+    std::vector<float> y, dw, db;
+    bool guards = true;
+};
+
+// Forward and backward-weight on device copies; explicit_scratch passes a poisoned caller
+// buffer to backward-weight instead of letting it allocate.
+GpuOut run_cuda(const Conv2dShape& s, const SparseInput& in, const Weights& p, bool explicit_scratch = false,
+                bool bias = true, bool want_db = true) {
+    auto entries = to_device(in.entries);
+    auto offsets = to_device(in.offsets);
+    auto w = to_device(p.w), b = to_device(p.b), dy = to_device(p.dy);
+    const size_t ny = size_t(conv2d_y_size(s)), nw = size_t(conv2d_w_size(s)), nk = size_t(s.k);
+    auto y = guarded(ny), dw = guarded(nw), db = guarded(nk);
+    DeviceBuffer<float> scratch;
+    if (explicit_scratch) {
+        const size_t n = conv2d_sparse_backward_weight_scratch_floats(s);
+        scratch.resize(n);
+        scratch.fill_bytes(0xFF, n);  // every partial must be written before it is read
+    }
+    conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), bias ? b.get() : nullptr, y.get());
+    conv2d_sparse_backward_weight_cuda(s, entries.get(), offsets.get(), dy.get(), dw.get(),
+                                       want_db ? db.get() : nullptr, explicit_scratch ? scratch.get() : nullptr);
+    GpuOut o;
+    o.y = fetch(y, ny, o.guards);
+    o.dw = fetch(dw, nw, o.guards);
+    o.db = fetch(db, nk, o.guards);
+    return o;
+}
+
+// ---- packets --------------------------------------------------------------------------
+
+struct Window {
+    std::vector<WindowPacket> packets;
+    uint32_t length_us = 0;
+    PacketListView view() const { return {packets.data(), uint32_t(packets.size()), length_us}; }
+};
+
+void sort_by_time(Window& w) {
+    std::sort(w.packets.begin(), w.packets.end(),
+              [](const WindowPacket& a, const WindowPacket& b) { return a.t_us < b.t_us; });
+}
+
+// Sizes up to 1600 (above 1500 dropped), times up to max_t.
+Window random_window(uint32_t count, uint32_t max_t, uint32_t length_us, uint64_t seed) {
+    Window w;
+    w.length_us = length_us;
+    uint64_t s = seed;
+    for (uint32_t i = 0; i < count; ++i) {
+        const uint64_t r = splitmix64(s);
+        w.packets.push_back(WindowPacket{uint32_t(r % (uint64_t(max_t) + 1)), uint16_t((r >> 32) % 1601),
+                                         uint8_t((r >> 48) & 1), 0});
+    }
+    sort_by_time(w);
+    return w;
+}
+
+// The binning suites' edge windows: empty, one packet, D == 0, `fixed` dropping half,
+// length 0, one crowded pixel, times on every bin edge.
+std::vector<Window> edge_windows() {
+    std::vector<Window> ws;
+    ws.push_back(random_window(0, 0, 60000000, 1));
+    ws.push_back(random_window(1, 5000, 60000000, 2));
+    ws.push_back(random_window(2000, 59000000, 60000000, 3));
+    ws.push_back(random_window(3000, 60000000, 30000000, 4));
+    ws.push_back(random_window(200, 1000, 0, 5));
+    Window same;
+    for (uint32_t i = 0; i < 4000; ++i)
+        same.packets.push_back(WindowPacket{7000 + i % 3, uint16_t(700 + i % 2), uint8_t(i % 5 == 0), 0});
+    same.packets.push_back(WindowPacket{60000000, 1500, 0, 0});
+    sort_by_time(same);
+    same.length_us = 60000000;
+    ws.push_back(same);
+    Window edges;
+    for (uint32_t i = 0; i <= 1500; ++i) edges.packets.push_back(WindowPacket{i * 40000, uint16_t(i), uint8_t(i & 1), 0});
+    edges.length_us = 60000000;
+    ws.push_back(edges);
+    ws.push_back(random_window(1, 0, 60000000, 6));
+    return ws;
+}
+
+// FlowPic-like traffic: ~3,000 packets over a minute, most of them ACK-sized (40..80
+// bytes) or near the MTU (1400..1500), the rest anywhere; sorted by time.
+std::vector<Window> flowpic_windows(int count, uint64_t seed) {
+    std::vector<Window> ws;
+    uint64_t s = seed;
+    for (int b = 0; b < count; ++b) {
+        Window w;
+        w.length_us = 60000000;
+        const uint32_t packets = 2500 + uint32_t(splitmix64(s) % 1001);
+        for (uint32_t i = 0; i < packets; ++i) {
+            const uint64_t r = splitmix64(s);
+            const uint32_t kind = uint32_t(r % 100);
+            const uint16_t size = kind < 45 ? uint16_t(40 + (r >> 8) % 41)
+                                  : kind < 85 ? uint16_t(1400 + (r >> 8) % 101)
+                                              : uint16_t(40 + (r >> 8) % 1461);
+            w.packets.push_back(WindowPacket{uint32_t((r >> 24) % 60000000), size, uint8_t((r >> 60) & 1), 0});
+        }
+        sort_by_time(w);
+        ws.push_back(std::move(w));
+    }
+    return ws;
+}
+
+std::vector<PacketListView> views_of(const std::vector<Window>& ws) {
+    std::vector<PacketListView> v;
+    for (const auto& w : ws) v.push_back(w.view());
+    return v;
+}
+
+// Device copy of a packed batch.
+struct DevicePacked {
+    PackedWindows pw;
+    DeviceBuffer<WindowPacket> packets;
+    DeviceBuffer<uint32_t> offsets, counts, length_us;
+    explicit DevicePacked(const std::vector<PacketListView>& views)
+        : pw(pack_windows(views.data(), views.size())),
+          packets(to_device(pw.packets)),
+          offsets(to_device(pw.offsets)),
+          counts(to_device(pw.counts)),
+          length_us(to_device(pw.length_us)) {}
+};
+
+bool same_entries(const std::vector<SparsePixel>& a, const std::vector<SparsePixel>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(SparsePixel)) == 0;
+}
+
+// Milliseconds per call of f on the legacy stream, over `reps` calls after one warm-up.
+template <typename F>
+double time_ms(F f, int reps) {
+    f();
+    cudaEvent_t a, b;
+    CUDA_CHECK(cudaEventCreate(&a));
+    CUDA_CHECK(cudaEventCreate(&b));
+    CUDA_CHECK(cudaEventRecord(a));
+    for (int i = 0; i < reps; ++i) f();
+    CUDA_CHECK(cudaEventRecord(b));
+    CUDA_CHECK(cudaEventSynchronize(b));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    return double(ms) / reps;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cuda_conv2d_sparse, *boost::unit_test::precondition(CudaPresent()))
+
+BOOST_AUTO_TEST_CASE(matches_double_reference_and_is_deterministic) {
+    unsigned seed = 1;
+    for (const Conv2dCase& c : sparse_cases()) {
+        BOOST_TEST_CONTEXT(c.name) {
+            const Conv2dShape& s = c.shape;
+            const SparseInput in = random_sparse(s, seed);
+            const Weights p(s, 1000 + seed);
+            ++seed;
+            const RefOut ref = reference(s, in.clean, in.clean_offsets, p);
+            const GpuOut a = run_cuda(s, in, p), b = run_cuda(s, in, p, /*explicit_scratch=*/true);
+            BOOST_TEST(rel_err(a.y, ref.y) < kTol);
+            BOOST_TEST(rel_err(a.dw, ref.dw) < kTol);
+            BOOST_TEST(rel_err(a.db, ref.db) < kTol);
+            BOOST_TEST(a.guards);
+            BOOST_TEST(b.guards);
+            BOOST_TEST(same_bits(a.y, b.y));
+            BOOST_TEST(same_bits(a.dw, b.dw));
+            BOOST_TEST(same_bits(a.db, b.db));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(null_bias_and_null_db) {
+    const Conv2dShape s = conv_same(2, 2, 19, 17, 7, 4, 3, 2);
+    const SparseInput in = random_sparse(s, 77);
+    const Weights p(s, 78);
+    const RefOut ref = reference(s, in.clean, in.clean_offsets, p, /*bias=*/false);
+    const GpuOut g = run_cuda(s, in, p, false, /*bias=*/false, /*want_db=*/false);
+    BOOST_TEST(rel_err(g.y, ref.y) < kTol);
+    BOOST_TEST(rel_err(g.dw, ref.dw) < kTol);
+    BOOST_TEST(g.guards);
+    BOOST_TEST(std::all_of(g.db.begin(), g.db.end(), [](float v) { return std::isnan(v); }));  // untouched
+}
+
+// y and dy one float past a 16-byte boundary: the stores' scalar head and tail, and the
+// scalar path of the db sum (which adds in the same order as the float4 path).
+BOOST_AUTO_TEST_CASE(unaligned_output_and_gradient) {
+    for (const Conv2dShape& s : {conv_same(2, 1, 100, 100, 10, 10, 10, 5), conv_valid(2, 2, 6, 21, 3, 5, 5, 1)}) {
+        const SparseInput in = random_sparse(s, 91);
+        const Weights p(s, 92);
+        const RefOut ref = reference(s, in.clean, in.clean_offsets, p);
+        const size_t ny = size_t(conv2d_y_size(s));
+        auto entries = to_device(in.entries);
+        auto offsets = to_device(in.offsets);
+        auto w = to_device(p.w), b = to_device(p.b);
+        std::vector<float> dy_shifted(ny + 1);
+        std::copy(p.dy.begin(), p.dy.end(), dy_shifted.begin() + 1);
+        auto dy = to_device(dy_shifted);
+        auto y = guarded(ny + 1), dw = guarded(size_t(conv2d_w_size(s))), db = guarded(size_t(s.k));
+        conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), b.get(), y.get() + 1);
+        conv2d_sparse_backward_weight_cuda(s, entries.get(), offsets.get(), dy.get() + 1, dw.get(), db.get(), nullptr);
+        bool guards = true;
+        const std::vector<float> y_all = fetch(y, ny + 1, guards);
+        BOOST_TEST(std::isnan(y_all[0]));  // before the output: untouched
+        BOOST_TEST(rel_err(std::vector<float>(y_all.begin() + 1, y_all.end()), ref.y) < kTol);
+        BOOST_TEST(rel_err(fetch(dw, size_t(conv2d_w_size(s)), guards), ref.dw) < kTol);
+        BOOST_TEST(rel_err(fetch(db, size_t(s.k), guards), ref.db) < kTol);
+        BOOST_TEST(guards);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(rejects_bad_shapes_and_modes_before_launching) {
+    Conv2dShape s = conv_same(1, 2, 20, 20, 3, 10, 10, 5);
+    s.p = 6;  // last window past the image
+    BOOST_CHECK_THROW(conv2d_sparse_forward_cuda(s, nullptr, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);
+    BOOST_CHECK_THROW(conv2d_sparse_backward_weight_cuda(s, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr),
+                      std::invalid_argument);
+    BOOST_CHECK_THROW(conv2d_sparse_backward_weight_scratch_floats(s), std::invalid_argument);
+    for (const BinningOptions& bad : {BinningOptions{64, Normalize::span, ValueMode::binary, Direction::none},
+                                      BinningOptions{64, Normalize::span, ValueMode::count, Direction::grey}})
+        BOOST_CHECK_THROW(packets_to_entries_cuda(nullptr, nullptr, nullptr, nullptr, 1, 1, bad, nullptr, nullptr),
+                          std::invalid_argument);
+    BOOST_CHECK_THROW(packets_to_entries_cuda(nullptr, nullptr, nullptr, nullptr, 1, 1,
+                                              BinningOptions{0, Normalize::span, ValueMode::count, Direction::none},
+                                              nullptr, nullptr),
+                      UsageError);
+}
+
+BOOST_AUTO_TEST_CASE(packets_to_entries_matches_reference_exactly) {
+    const std::vector<Window> ws = edge_windows();
+    const std::vector<PacketListView> views = views_of(ws);
+    DevicePacked dp(views);
+    const size_t total = dp.pw.packets.size();
+    for (int res : {1, 7, 32, 300, 1500})
+        for (Normalize norm : {Normalize::span, Normalize::fixed})
+            for (Direction dir : {Direction::none, Direction::channels}) {
+                const BinningOptions opts{res, norm, ValueMode::count, dir};
+                BOOST_TEST_CONTEXT(format_options(opts)) {
+                    std::vector<SparsePixel> want;
+                    std::vector<uint32_t> want_offsets;
+                    packets_to_entries_ref(views.data(), views.size(), opts, want, want_offsets);
+                    DeviceBuffer<SparsePixel> entries(total);
+                    entries.fill_bytes(0xFF, total);
+                    DeviceBuffer<uint32_t> offsets(views.size() + 1);
+                    offsets.fill_bytes(0xFF, views.size() + 1);
+                    packets_to_entries_cuda(dp.packets.get(), dp.offsets.get(), dp.counts.get(), dp.length_us.get(),
+                                            views.size(), total, opts, entries.get(), offsets.get());
+                    CUDA_CHECK(cudaDeviceSynchronize());
+                    BOOST_TEST(same_entries(entries.download(total), want));
+                    BOOST_TEST(offsets.download(views.size() + 1) == want_offsets);
+                }
+            }
+    // No windows: entry_offsets is the single 0.
+    DeviceBuffer<uint32_t> one(1);
+    one.fill_bytes(0xFF, 1);
+    packets_to_entries_cuda(nullptr, nullptr, nullptr, nullptr, 0, 0, BinningOptions{}, nullptr, one.get());
+    CUDA_CHECK(cudaDeviceSynchronize());
+    BOOST_TEST(one.download(1)[0] == 0u);
+}
+
+// The target: FlowPicNet conv1 (1500x1500 -> 10 x 300x300, 'same', stride 5) on 128
+// windows of ~3,000 packets, all on the device from the packed packets on; against the
+// double reference on packets_to_entries_ref's entries.  Prints the kernels' times.
+BOOST_AUTO_TEST_CASE(flowpicnet_conv1_batch_128_from_packets) {
+    const int batch = 128;
+    const std::vector<Window> ws = flowpic_windows(batch, 2024);
+    const std::vector<PacketListView> views = views_of(ws);
+    const BinningOptions opts{1500, Normalize::span, ValueMode::count, Direction::none};
+    std::vector<SparsePixel> ref_entries;
+    std::vector<uint32_t> ref_offsets;
+    packets_to_entries_ref(views.data(), views.size(), opts, ref_entries, ref_offsets);
+
+    DevicePacked dp(views);
+    const size_t total = dp.pw.packets.size();
+    DeviceBuffer<SparsePixel> entries(total);
+    DeviceBuffer<uint32_t> offsets(size_t(batch) + 1);
+    packets_to_entries_cuda(dp.packets.get(), dp.offsets.get(), dp.counts.get(), dp.length_us.get(), size_t(batch),
+                            total, opts, entries.get(), offsets.get());
+    CUDA_CHECK(cudaDeviceSynchronize());
+    BOOST_TEST(same_entries(entries.download(total), ref_entries));
+    BOOST_TEST(offsets.download(size_t(batch) + 1) == ref_offsets);
+
+    const Conv2dShape s = conv_same(batch, 1, 1500, 1500, 10, 10, 10, 5);
+    const Weights p(s, 4242);
+    const size_t ny = size_t(conv2d_y_size(s)), nw = size_t(conv2d_w_size(s));
+    auto w = to_device(p.w), b = to_device(p.b), dy = to_device(p.dy);
+    auto y = guarded(ny), dw = guarded(nw), db = guarded(size_t(s.k));
+    DeviceBuffer<float> scratch(conv2d_sparse_backward_weight_scratch_floats(s));
+    auto forward = [&] { conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), b.get(), y.get()); };
+    auto backward = [&] {
+        conv2d_sparse_backward_weight_cuda(s, entries.get(), offsets.get(), dy.get(), dw.get(), db.get(),
+                                           scratch.get());
+    };
+    const double fwd_ms = time_ms(forward, 5), bwd_ms = time_ms(backward, 5);
+    std::printf("cuda_conv2d_sparse: FlowPicNet conv1, batch 128, %zu entries: forward %.3f ms (%.0f GB/s of y), "
+                "backward-weight %.3f ms\n",
+                total, fwd_ms, double(ny) * 4 / fwd_ms * 1e-6, bwd_ms);
+    bool guards = true;
+    const std::vector<float> y1 = fetch(y, ny, guards), dw1 = fetch(dw, nw, guards), db1 = fetch(db, size_t(s.k), guards);
+
+    const RefOut ref = reference(s, ref_entries, ref_offsets, p);
+    BOOST_TEST(rel_err(y1, ref.y) < kTol);
+    BOOST_TEST(rel_err(dw1, ref.dw) < kTol);
+    BOOST_TEST(rel_err(db1, ref.db) < kTol);
+    BOOST_TEST(guards);
+
+    // Again, after poisoning: the same bits.
+    y.fill_bytes(0xFF, ny);
+    dw.fill_bytes(0xFF, nw);
+    db.fill_bytes(0xFF, size_t(s.k));
+    forward();
+    backward();
+    BOOST_TEST(same_bits(fetch(y, ny, guards), y1));
+    BOOST_TEST(same_bits(fetch(dw, nw, guards), dw1));
+    BOOST_TEST(same_bits(fetch(db, size_t(s.k), guards), db1));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+#endif  // FLOWPIC_CUDA
