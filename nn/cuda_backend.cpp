@@ -145,7 +145,8 @@ public:
 
     void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) override {
         TraceRange r("conv2d_forward");
-        conv2d_forward_cuda(s, x, w, b, y, stream_);
+        const size_t need = conv2d_forward_scratch_floats(s);
+        conv2d_forward_cuda(s, x, w, b, y, need ? dev<float>(fwd_scratch_, need) : nullptr, stream_);
     }
     void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) override {
         TraceRange r("conv2d_backward_data");
@@ -269,7 +270,7 @@ private:
     cudaStream_t stream_ = nullptr;
     cudaEvent_t upload_done_ = nullptr;
     PinnedBytes pinned_;
-    Storage packed_{Memory::kDevice}, conv_scratch_{Memory::kDevice}, xent_scratch_{Memory::kDevice},
+    Storage packed_{Memory::kDevice}, conv_scratch_{Memory::kDevice}, fwd_scratch_{Memory::kDevice}, xent_scratch_{Memory::kDevice},
         labels_{Memory::kDevice}, weights_{Memory::kDevice}, entries_{Memory::kDevice}, entry_offsets_{Memory::kDevice};
 };
 

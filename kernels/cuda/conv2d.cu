@@ -48,7 +48,7 @@ void check_int_range(const Conv2dShape& sh) {
 template <class C>
 __global__ void __launch_bounds__(C::THREADS)
 conv_forward_kernel(Dims d, const float* __restrict__ x, const float* __restrict__ w,
-                    const float* __restrict__ b, float* __restrict__ y) {
+                    const float* __restrict__ b, float* __restrict__ y, int k_chunk, float* __restrict__ partial) {
     constexpr int T = C::THREADS;
     static_assert(T % C::BN == 0 && BK % (T / C::BN) == 0, "X-tile loader layout");
     constexpr int ROW_STEP = T / C::BN;
@@ -75,11 +75,15 @@ conv_forward_kernel(Dims d, const float* __restrict__ x, const float* __restrict
         xn = x + 1LL * nn * d.c * d.h * d.w;
     }
 
+    // Split reduction (few output tiles, long crs): block z sums crs in [kb, ke) only and
+    // writes its partial sums; conv_forward_reduce_kernel adds them.
+    const int kb = partial ? int(blockIdx.z) * k_chunk : 0;
+    const int ke = partial ? min(d.crs, kb + k_chunk) : d.crs;
     float acc[C::TM][C::TN] = {};
-    for (int k0 = 0; k0 < d.crs; k0 += BK) {
+    for (int k0 = kb; k0 < ke; k0 += BK) {
         if (tid < BK) {
             const int kidx = k0 + tid;
-            if (kidx < d.crs) {
+            if (kidx < ke) {
                 const int c = kidx / d.rs, rem = kidx % d.rs;
                 tab_i[tid] = rem / d.s;
                 tab_j[tid] = rem % d.s;
@@ -94,7 +98,7 @@ conv_forward_kernel(Dims d, const float* __restrict__ x, const float* __restrict
         for (int e = tid; e < C::BM * BK; e += T) {
             const int mm = e / BK, kk = e % BK;
             const int m = m0 + mm, kidx = k0 + kk;
-            As[kk][mm] = (m < d.k && kidx < d.crs) ? w[1LL * m * d.crs + kidx] : 0.f;
+            As[kk][mm] = (m < d.k && kidx < ke) ? w[1LL * m * d.crs + kidx] : 0.f;
         }
         __syncthreads();  // tab_* ready
 #pragma unroll
@@ -120,16 +124,56 @@ conv_forward_kernel(Dims d, const float* __restrict__ x, const float* __restrict
         for (int j = 0; j < C::TN; ++j) {
             const long long pix = pix0 + tx + j * C::TX;
             if (pix >= d.npq) continue;
+            if (partial) {
+                partial[(1LL * blockIdx.z * d.k + m) * d.npq + pix] = acc[i][j];
+                continue;
+            }
             const long long nn = pix / d.pq, rem = pix % d.pq;
             y[(nn * d.k + m) * d.pq + rem] = acc[i][j] + bias;
         }
     }
 }
 
+// y = bias + the partial sums of the splits, in split order.
+__global__ void conv_forward_reduce_kernel(Dims d, const float* __restrict__ partial, int splits,
+                                           const float* __restrict__ b, float* __restrict__ y) {
+    const long long total = 1LL * d.k * d.npq;
+    for (long long idx = 1LL * blockIdx.x * blockDim.x + threadIdx.x; idx < total;
+         idx += 1LL * gridDim.x * blockDim.x) {
+        const int m = int(idx / d.npq);
+        const long long pix = idx % d.npq;
+        float acc = 0.f;
+        for (int z = 0; z < splits; ++z) acc += partial[1LL * z * total + idx];
+        const long long nn = pix / d.pq, rem = pix % d.pq;
+        y[(nn * d.k + m) * d.pq + rem] = acc + (b ? b[m] : 0.f);
+    }
+}
+
+// How many ways the forward splits its reduction: only when the output tiles alone give
+// fewer blocks than an H100 has SMs and crs is long.  A function of the shape alone, so
+// the summation order never changes between runs.
+struct FwdPlan {
+    int cfg, splits, chunk;
+};
+int pick_cfg(int m);
+FwdPlan fwd_plan(const Dims& d) {
+    FwdPlan pl{pick_cfg(d.k), 1, d.crs};
+    const int bm = pl.cfg == 0 ? tile::Small::BM : pl.cfg == 1 ? tile::Medium::BM : tile::Large::BM;
+    const int bn = pl.cfg == 0 ? tile::Small::BN : pl.cfg == 1 ? tile::Medium::BN : tile::Large::BN;
+    const long long blocks = tile::ceil_div(d.npq, bn) * tile::ceil_div(d.k, bm);
+    if (blocks >= 132 || d.crs < 4 * BK) return pl;
+    const long long want = std::min<long long>(tile::ceil_div(264, blocks), d.crs / (2 * BK));
+    if (want < 2) return pl;
+    pl.chunk = int(tile::ceil_div(tile::ceil_div(d.crs, want), BK) * BK);
+    pl.splits = int(tile::ceil_div(d.crs, pl.chunk));
+    return pl;
+}
+
 template <class C>
-void launch_forward(const Dims& d, const float* x, const float* w, const float* b, float* y, cudaStream_t st) {
-    dim3 grid(unsigned(tile::ceil_div(d.npq, C::BN)), unsigned(tile::ceil_div(d.k, C::BM)));
-    conv_forward_kernel<C><<<grid, C::THREADS, 0, st>>>(d, x, w, b, y);
+void launch_forward(const Dims& d, const FwdPlan& pl, const float* x, const float* w, const float* b, float* y,
+                    float* partial, cudaStream_t st) {
+    dim3 grid(unsigned(tile::ceil_div(d.npq, C::BN)), unsigned(tile::ceil_div(d.k, C::BM)), unsigned(pl.splits));
+    conv_forward_kernel<C><<<grid, C::THREADS, 0, st>>>(d, x, w, b, y, pl.chunk, pl.splits > 1 ? partial : nullptr);
     CUDA_CHECK_LAUNCH();
 }
 
@@ -303,22 +347,81 @@ void launch_backward_weight(const Dims& d, const BwPlan& pl, const float* x, con
     CUDA_CHECK_LAUNCH();
 }
 
+// The same sums, one block per (input row, image x channel): the row's taps, p and the
+// channel's weights are the same for the whole block, so every division by the stride
+// happens once per thread and the weights come from shared memory.  Same order of
+// additions as conv_backward_data_kernel (k, then i, then j ascending): same bits.
+__global__ void conv_backward_data_rows_kernel(Dims d, const float* __restrict__ dy, const float* __restrict__ w,
+                                               float* __restrict__ dx) {
+    extern __shared__ float ws[];  // [k][r][s] of this block's channel
+    const int row = blockIdx.x;
+    const int hp = row + d.pad_top, i0 = hp % d.stride, pmax = hp / d.stride;
+    for (long long nc = blockIdx.y; nc < 1LL * d.n * d.c; nc += gridDim.y) {
+        const int c = int(nc % d.c);
+        const long long n = nc / d.c;
+        __syncthreads();  // the previous channel's weights are no longer read
+        for (int e = threadIdx.x; e < d.k * d.rs; e += blockDim.x)
+            ws[e] = w[(1LL * (e / d.rs) * d.c + c) * d.rs + e % d.rs];
+        __syncthreads();
+        for (int col = threadIdx.x; col < d.w; col += blockDim.x) {
+            const int wp = col + d.pad_left, j0 = wp % d.stride, qmax = wp / d.stride;
+            float acc = 0.f;
+            for (int k = 0; k < d.k; ++k) {
+                const float* dyk = dy + (n * d.k + k) * d.pq;
+                const float* wk = ws + k * d.rs;
+                for (int i = i0, p = pmax; i < d.r && p >= 0; i += d.stride, --p) {
+                    if (p >= d.p) continue;  // past the last window
+                    for (int j = j0, q = qmax; j < d.s && q >= 0; j += d.stride, --q) {
+                        if (q >= d.q) continue;
+                        acc = fmaf(dyk[p * d.q + q], wk[i * d.s + j], acc);
+                    }
+                }
+            }
+            dx[((n * d.c + c) * d.h + row) * d.w + col] = acc;
+        }
+    }
+}
+
 unsigned grid_1d(long long total, int block) {
     return unsigned(std::max(1LL, std::min(tile::ceil_div(total, block), 1LL << 20)));  // grid-stride beyond
 }
 
 }  // namespace
 
-void conv2d_forward_cuda(const Conv2dShape& sh, const float* x, const float* w, const float* b, float* y,
-                         cudaStream_t stream) {
+size_t conv2d_forward_scratch_floats(const Conv2dShape& sh) {
     validate(sh);
     check_int_range(sh);
     const Dims d = dims_of(sh);
-    switch (pick_cfg(sh.k)) {
-        case 0: launch_forward<tile::Small>(d, x, w, b, y, stream); break;
-        case 1: launch_forward<tile::Medium>(d, x, w, b, y, stream); break;
-        default: launch_forward<tile::Large>(d, x, w, b, y, stream); break;
+    const FwdPlan pl = fwd_plan(d);
+    return pl.splits > 1 ? size_t(pl.splits) * size_t(sh.k) * size_t(d.npq) : 0;
+}
+
+void conv2d_forward_cuda(const Conv2dShape& sh, const float* x, const float* w, const float* b, float* y,
+                         float* scratch, cudaStream_t stream) {
+    validate(sh);
+    check_int_range(sh);
+    const Dims d = dims_of(sh);
+    const FwdPlan pl = fwd_plan(d);
+    float* partial = scratch;
+    const bool own = pl.splits > 1 && !scratch;
+    if (own)
+        CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial),
+                                   size_t(pl.splits) * size_t(sh.k) * size_t(d.npq) * sizeof(float), stream));
+    switch (pl.cfg) {
+        case 0: launch_forward<tile::Small>(d, pl, x, w, b, y, partial, stream); break;
+        case 1: launch_forward<tile::Medium>(d, pl, x, w, b, y, partial, stream); break;
+        default: launch_forward<tile::Large>(d, pl, x, w, b, y, partial, stream); break;
     }
+    if (pl.splits > 1) {
+        conv_forward_reduce_kernel<<<grid_1d(1LL * sh.k * d.npq, 256), 256, 0, stream>>>(d, partial, pl.splits, b, y);
+        CUDA_CHECK_LAUNCH();
+    }
+    if (own) CUDA_CHECK(cudaFreeAsync(partial, stream));
+}
+
+void conv2d_forward_cuda(const Conv2dShape& sh, const float* x, const float* w, const float* b, float* y,
+                         cudaStream_t stream) {
+    conv2d_forward_cuda(sh, x, w, b, y, nullptr, stream);
 }
 
 void conv2d_backward_data_cuda(const Conv2dShape& sh, const float* dy, const float* w, float* dx,
@@ -326,8 +429,15 @@ void conv2d_backward_data_cuda(const Conv2dShape& sh, const float* dy, const flo
     validate(sh);
     check_int_range(sh);
     const Dims d = dims_of(sh);
-    const long long total = conv2d_x_size(sh);
-    conv_backward_data_kernel<<<grid_1d(total, 256), 256, 0, stream>>>(d, dy, w, dx, total);
+    const size_t smem = size_t(sh.k) * d.rs * sizeof(float);
+    if (smem <= 48 * 1024 && sh.h <= 2147483647) {
+        const int threads = int(std::min<long long>(256, tile::ceil_div(sh.w, 32) * 32));
+        const unsigned gy = unsigned(std::min<long long>(1LL * sh.n * sh.c, 65535));
+        conv_backward_data_rows_kernel<<<dim3(unsigned(sh.h), gy), threads, smem, stream>>>(d, dy, w, dx);
+    } else {  // weights too large for shared memory: the plain gather
+        const long long total = conv2d_x_size(sh);
+        conv_backward_data_kernel<<<grid_1d(total, 256), 256, 0, stream>>>(d, dy, w, dx, total);
+    }
     CUDA_CHECK_LAUNCH();
 }
 

@@ -13,7 +13,13 @@
 
 namespace flowpic {
 
-// y = conv(x, w) + b, implicit GEMM.  b may be null.
+// y = conv(x, w) + b, implicit GEMM.  b may be null.  When the output alone gives too few
+// blocks to fill the GPU (batch 1), the reduction is split and the partial sums added in a
+// second pass: `scratch` holds conv2d_forward_scratch_floats(sh) floats (0: no split);
+// without it the split allocates stream-ordered (cudaMallocAsync) for the call.
+size_t conv2d_forward_scratch_floats(const Conv2dShape& sh);
+void conv2d_forward_cuda(const Conv2dShape& sh, const float* x, const float* w, const float* b,
+                         float* y, float* scratch, cudaStream_t stream = 0);
 void conv2d_forward_cuda(const Conv2dShape& sh, const float* x, const float* w, const float* b,
                          float* y, cudaStream_t stream = 0);
 // dx = dL/dx given dy, each dx element gathering the taps that read it.

@@ -102,9 +102,10 @@ gemv_warp_kernel(int M, int N, int K, View A, View B, float* __restrict__ C, lon
 void launch_sgemm(int M, int N, int K, View A, View B, float* C, long long ldc, const float* bias,
                   cudaStream_t st) {
     if (M == 0 || N == 0) return;
-    // The tile kernel would launch fewer blocks than an H100 has SMs, each looping over
-    // more than 512 of K: a warp per output is faster.
-    if (M <= 8 && K >= 512 && tile::ceil_div(N, tile::Small::BN) < 132) {
+    // Few output tiles, each looping over all of K (fc1: one block at batch 1, two at
+    // batch 128 for a 4500-long K): a warp per output is faster.
+    const long long tiles = tile::ceil_div(N, tile::Large::BN) * tile::ceil_div(M, tile::Large::BM);
+    if ((M <= 8 && 1LL * M * N <= 65536) || (tiles < 132 && K >= 512 && 1LL * M * N <= (1LL << 20))) {
         const long long warps = 1LL * M * N;
         gemv_warp_kernel<<<unsigned(tile::ceil_div(warps, kGemvWarps)), kGemvWarps * 32, 0, st>>>(M, N, K, A, B, C,
                                                                                                  ldc, bias);
