@@ -100,11 +100,20 @@ class CudaBackend final : public Backend {
 public:
     CudaBackend() {
         CUDA_CHECK(cudaStreamCreate(&stream_));
-        CUDA_CHECK(cudaEventCreateWithFlags(&upload_done_, cudaEventDisableTiming));
+        CUDA_CHECK(cudaStreamCreateWithFlags(&copy_, cudaStreamNonBlocking));
+        for (Staging& st : staging_) {
+            CUDA_CHECK(cudaEventCreateWithFlags(&st.copied, cudaEventDisableTiming));
+            CUDA_CHECK(cudaEventCreateWithFlags(&st.consumed, cudaEventDisableTiming));
+        }
     }
     ~CudaBackend() override {
+        cudaStreamSynchronize(copy_);
         cudaStreamSynchronize(stream_);
-        cudaEventDestroy(upload_done_);
+        for (Staging& st : staging_) {
+            cudaEventDestroy(st.copied);
+            cudaEventDestroy(st.consumed);
+        }
+        cudaStreamDestroy(copy_);
         cudaStreamDestroy(stream_);
     }
     std::string name() const override { return "cuda"; }
@@ -117,6 +126,7 @@ public:
         if (n == 0) return;
         const Uploaded u = upload(windows, n);
         bin_dense_cuda(u.packets, u.offsets, u.counts, u.length_us, n, u.total, opts, out, stream_);
+        CUDA_CHECK(cudaEventRecord(u.consumed, stream_));
     }
     SparseImages bin_sparse(const PacketListView* windows, size_t n, const BinningOptions& opts) override {
         TraceRange r("bin_sparse");
@@ -125,6 +135,7 @@ public:
         SparsePixel* entries = dev<SparsePixel>(entries_, std::max<size_t>(u.total, 1));
         uint32_t* offsets = dev<uint32_t>(entry_offsets_, n + 1);
         packets_to_entries_cuda(u.packets, u.offsets, u.counts, u.length_us, n, u.total, opts, entries, offsets, stream_);
+        CUDA_CHECK(cudaEventRecord(u.consumed, stream_));
         return {entries, offsets, n};
     }
     void conv2d_sparse_forward(const Conv2dShape& s, const SparseImages& x, const float* w, const float* b,
@@ -235,23 +246,36 @@ private:
         const WindowPacket* packets;
         const uint32_t *offsets, *counts, *length_us;
         size_t total;
+        cudaEvent_t consumed;  // the caller records it on stream_ after the kernel that reads them
     };
-    // The windows' packets, packed in pinned memory and copied in one transfer.
+    // Two staging buffers, used in turn, so that the copy of the next batch's packets (on
+    // copy_) overlaps the compute of the current step (on stream_): the host packs batch
+    // t+1 while the device still runs the backward pass of batch t.
+    struct Staging {
+        PinnedBytes pinned;
+        Storage device{Memory::kDevice};
+        cudaEvent_t copied = nullptr;    // copy_ finished reading `pinned`
+        cudaEvent_t consumed = nullptr;  // stream_ finished reading `device`
+    };
     Uploaded upload(const PacketListView* windows, size_t n) {
         size_t total = 0;
         for (size_t b = 0; b < n; ++b) total += windows[b].count;
         if (total > 0xFFFFFFFFull) throw InputError("more than 2^32 packets in one batch");
         const PackedLayout L(n, total);
-        // The previous upload may still be reading the pinned block.
-        CUDA_CHECK(cudaEventSynchronize(upload_done_));
-        pinned_.reserve(L.bytes);
-        pack_into(pinned_.get(), L, windows, n);
-        uint8_t* d = dev<uint8_t>(packed_, L.bytes);
-        CUDA_CHECK(cudaMemcpyAsync(d, pinned_.get(), L.bytes, cudaMemcpyHostToDevice, stream_));
-        CUDA_CHECK(cudaEventRecord(upload_done_, stream_));
+        Staging& st = staging_[next_staging_];
+        next_staging_ ^= 1;
+        CUDA_CHECK(cudaEventSynchronize(st.copied));  // its previous copy has left the pinned block
+        st.pinned.reserve(L.bytes);
+        pack_into(st.pinned.get(), L, windows, n);
+        if (L.bytes > st.device.capacity()) CUDA_CHECK(cudaStreamSynchronize(stream_));  // growing: nothing may still read it
+        uint8_t* d = dev<uint8_t>(st.device, L.bytes);
+        CUDA_CHECK(cudaStreamWaitEvent(copy_, st.consumed, 0));  // the kernel that read it last is done
+        CUDA_CHECK(cudaMemcpyAsync(d, st.pinned.get(), L.bytes, cudaMemcpyHostToDevice, copy_));
+        CUDA_CHECK(cudaEventRecord(st.copied, copy_));
+        CUDA_CHECK(cudaStreamWaitEvent(stream_, st.copied, 0));
         return {reinterpret_cast<const WindowPacket*>(d + L.packets_at), reinterpret_cast<const uint32_t*>(d + L.offsets_at),
                 reinterpret_cast<const uint32_t*>(d + L.counts_at), reinterpret_cast<const uint32_t*>(d + L.length_at),
-                total};
+                total, st.consumed};
     }
     // Host labels/weights to device (cudaMemcpyAsync from pageable memory returns once
     // the data is staged, so the caller's vector may change right after).
@@ -267,10 +291,10 @@ private:
         return d;
     }
 
-    cudaStream_t stream_ = nullptr;
-    cudaEvent_t upload_done_ = nullptr;
-    PinnedBytes pinned_;
-    Storage packed_{Memory::kDevice}, conv_scratch_{Memory::kDevice}, fwd_scratch_{Memory::kDevice}, xent_scratch_{Memory::kDevice},
+    cudaStream_t stream_ = nullptr, copy_ = nullptr;
+    Staging staging_[2];
+    int next_staging_ = 0;
+    Storage conv_scratch_{Memory::kDevice}, fwd_scratch_{Memory::kDevice}, xent_scratch_{Memory::kDevice},
         labels_{Memory::kDevice}, weights_{Memory::kDevice}, entries_{Memory::kDevice}, entry_offsets_{Memory::kDevice};
 };
 

@@ -20,6 +20,7 @@
 #include "nn/network.h"
 #include "nn/optimizer.h"
 #include "tests/cuda_available.h"
+#include "tests/net_fd_check.h"
 
 using namespace flowpic;
 
@@ -132,6 +133,13 @@ BOOST_AUTO_TEST_CASE(training_matches_the_cpu_over_20_adam_steps) {
             BOOST_TEST(again.losses == got.losses);
         }
     }
+}
+
+// The device's backward pass of the whole net (sparse conv1, every layer, the loss)
+// against central differences of the device's own loss (tests/net_fd_check.h).
+BOOST_AUTO_TEST_CASE(gradients_match_finite_differences_of_the_device_loss) {
+    auto be = make_cuda_backend();
+    check_net_gradients_by_finite_differences(*be);
 }
 
 BOOST_AUTO_TEST_CASE(the_training_loop_calls_no_cudamalloc_after_its_first_steps) {

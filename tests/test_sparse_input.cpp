@@ -12,6 +12,7 @@
 #include "nn/backend.h"
 #include "nn/network.h"
 #include "nn/optimizer.h"
+#include "tests/net_fd_check.h"
 
 using namespace flowpic;
 
@@ -100,6 +101,11 @@ BOOST_AUTO_TEST_CASE(sparse_conv1_gives_the_dense_logits_and_gradients) {
                                       << rel_err(sparse.grads[i], dense.grads[i]));
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(whole_net_gradients_match_finite_differences) {
+    auto be = make_cpu_backend();
+    check_net_gradients_by_finite_differences(*be);
 }
 
 BOOST_AUTO_TEST_CASE(nonlinear_binning_takes_the_dense_path) {

@@ -46,6 +46,11 @@ static_assert(offsetof(SparsePixel, channel) == 0 && offsetof(SparsePixel, row) 
                   offsetof(SparsePixel, col) == 4 && offsetof(SparsePixel, value) == 8,
               "the kernels read a SparsePixel as three little-endian 32-bit words");
 
+// Dynamic shared memory, as a macro so that a host emulation can provide it.
+#ifndef FLOWPIC_SPARSE_EMU
+#define SPARSE_DYN_SMEM(T, name) extern __shared__ T name[]
+#endif
+
 constexpr int kThreads = 256;           // block size of the conv kernels (a power of two)
 constexpr int kWarps = kThreads / 32;
 constexpr int kEpt = 2;                 // forward: entries each thread decodes per round
@@ -53,9 +58,15 @@ constexpr int kRound = kThreads * kEpt; // forward: entries per round = list cap
 constexpr int kSeg = 32 * kEpt;         // forward: list items per warp segment
 // Forward output tile: 88 KB of floats, which with the 16 KB list leaves room for two
 // blocks on an H100 SM (228 KB), so one block's scan overlaps the other's stores.
-constexpr int kTileFloats = 22528;
+constexpr int kTileFloats = 12288;     // forward: the largest tile (48 KB: three blocks per SM)
+constexpr int kMinTileFloats = 1024;    // forward: the smallest tile (unless K is larger)
+constexpr long long kFwdBlocks = 1024;  // forward: tiles in all the plan aims for (small batches)
 constexpr int kKb = 16;                 // backward-weight: filters per owner thread
-constexpr int kBwStage = 512;           // backward-weight: entries staged per step
+constexpr int kBwStage = 512;           // backward-weight (general path): entries staged per step
+constexpr int kBwSlotsMax = 64;         // backward-weight gather path: A*B*K dy values per entry at most
+constexpr long long kBwBlocks = 512;    // backward-weight: blocks in all the plan aims for
+constexpr long long kDbBlocks = 2048;   // db: blocks in all the plan aims for
+constexpr int kDbGroup = 1024;          // db: chunk lengths are multiples of this many floats
 
 // ---- helpers shared by host and device (kept free of intrinsics where possible) ------
 
@@ -130,9 +141,18 @@ FwdPlan fwd_plan(const Dims& d) {
     if (d.k > kTileFloats)
         throw std::invalid_argument("conv2d_sparse_forward_cuda: more than " + std::to_string(kTileFloats) +
                                     " filters");
+    // Tile size from the shape alone (so the result does not depend on anything else):
+    // about kFwdBlocks tiles in all for small batches (batch 1 must still fill the GPU, and
+    // a small tile bounds the work of the block that gets a hot row), at most kTileFloats
+    // for large ones (every tile scans all of its image's entries, so not too many tiles).
+    const long long per_image = 1LL * d.k * d.pq;
+    const long long want = std::max(1LL, (kFwdBlocks + d.n - 1) / d.n);
+    long long budget = (per_image + want - 1) / want;
+    budget = std::max<long long>(budget, std::max(kMinTileFloats, d.k));
+    budget = std::min<long long>(budget, kTileFloats);  // >= d.k: checked above
     FwdPlan pl;
-    pl.tq = std::min(d.q, kTileFloats / d.k);
-    pl.tp = std::min(d.p, kTileFloats / (d.k * pl.tq));
+    pl.tq = int(std::min<long long>(d.q, budget / d.k));
+    pl.tp = int(std::min<long long>(d.p, budget / (1LL * d.k * pl.tq)));
     pl.tiles_q = (d.q + pl.tq - 1) / pl.tq;
     const long long tiles = 1LL * ((d.p + pl.tp - 1) / pl.tp) * pl.tiles_q;
     if (tiles >= (1LL << 31)) throw std::invalid_argument("conv2d_sparse_forward_cuda: too many output tiles");
@@ -220,10 +240,10 @@ __device__ inline void load_round(const uint32_t* __restrict__ words, uint64_t b
     }
 }
 
-__global__ void __launch_bounds__(kThreads, 2)
+__global__ void __launch_bounds__(kThreads, 3)
 sparse_forward_kernel(Dims d, FwdPlan pl, const uint32_t* __restrict__ words, const uint32_t* __restrict__ offsets,
                       const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ y, int n0) {
-    extern __shared__ int4 smem[];
+    SPARSE_DYN_SMEM(int4, smem);
     int4* list = smem;  // item t of warp segment sw: list[2*(sw*kSeg + t)] and the next int4
     float* tile = reinterpret_cast<float*>(smem + 2 * kRound);
     const int plane = pl.tp * pl.tq;
@@ -235,6 +255,10 @@ sparse_forward_kernel(Dims d, FwdPlan pl, const uint32_t* __restrict__ words, co
     const int n = n0 + int(blockIdx.y);
     const int p0 = int(blockIdx.x) / pl.tiles_q * pl.tp, q0 = int(blockIdx.x) % pl.tiles_q * pl.tq;
     const int p1 = min(d.p, p0 + pl.tp), q1 = min(d.q, q0 + pl.tq);
+    // Padded input rows and columns an entry must lie in to touch the tile: a cheap
+    // necessary condition tested before decode_fwd (which alone decides).
+    const long long hlo = 1LL * p0 * d.stride, hhi = 1LL * (p1 - 1) * d.stride + d.r - 1;
+    const long long wlo = 1LL * q0 * d.stride, whi = 1LL * (q1 - 1) * d.stride + d.s - 1;
 
     for (int k = 0; k < d.k; ++k) {
         const float v = bias ? bias[k] : 0.0f;
@@ -266,7 +290,13 @@ sparse_forward_kernel(Dims d, FwdPlan pl, const uint32_t* __restrict__ words, co
         for (int m = 0; m < kEpt; ++m) {
             const uint64_t e = base + uint64_t(warp * kSeg + m * 32 + lane);
             int4 ia, ib;
-            const bool keep = e < e_end && decode_fwd(raw[m][0], raw[m][1], raw[m][2], d, p0, p1, q0, q1, ia, ib);
+            bool keep = false;
+            if (e < e_end) {
+                const long long hp = (long long)(raw[m][0] >> 16) + d.pad_top,
+                                wp = (long long)(raw[m][1] & 0xffffu) + d.pad_left;
+                if (hp >= hlo && hp <= hhi && wp >= wlo && wp <= whi)
+                    keep = decode_fwd(raw[m][0], raw[m][1], raw[m][2], d, p0, p1, q0, q1, ia, ib);
+            }
             const unsigned mask = __ballot_sync(0xffffffffu, keep);
             if (keep) {
                 const int pos = warp * kSeg + cnt + __popc(mask & ((1u << lane) - 1u));
@@ -281,10 +311,17 @@ sparse_forward_kernel(Dims d, FwdPlan pl, const uint32_t* __restrict__ words, co
         if (owner) {
             for (int sw = 0; sw < kWarps; ++sw) {
                 const int count = seg_count[sw];
-                for (int t = 0; t < count; ++t) {
-                    const int4 ib = list[2 * (sw * kSeg + t) + 1];
-                    if (ib.w < qg0 || ib.z >= qg1) continue;  // none of my columns: most groups, cheaply
-                    const int4 ia = list[2 * (sw * kSeg + t)];
+                const int4* seg = list + 2 * sw * kSeg;
+                for (int t0 = 0; t0 < count; t0 += 4) {
+                  // Four items' ranges loaded together (independent loads), then handled in order.
+                  int4 ibs[4];
+#pragma unroll
+                  for (int u = 0; u < 4; ++u) ibs[u] = t0 + u < count ? seg[2 * (t0 + u) + 1] : make_int4(0, -1, 0, -1);
+#pragma unroll
+                  for (int u = 0; u < 4; ++u) {
+                    const int4 ib = ibs[u];
+                    if (t0 + u >= count || ib.w < qg0 || ib.z >= qg1) continue;  // none of my columns
+                    const int4 ia = seg[2 * (t0 + u)];
                     if (!multi) {
                         fwd_apply(ia, ib, me, d, p0, q0, pl.tp, pl.tq, qg0, qg1, rowmod, colmod, w, tile);
                     } else {
@@ -292,6 +329,7 @@ sparse_forward_kernel(Dims d, FwdPlan pl, const uint32_t* __restrict__ words, co
                             fwd_apply(ia, ib, fwd_owner(slot, d), d, p0, q0, pl.tp, pl.tq, qg0, qg1, rowmod, colmod,
                                       w, tile);
                     }
+                  }
                 }
             }
         }
@@ -314,27 +352,56 @@ sparse_forward_kernel(Dims d, FwdPlan pl, const uint32_t* __restrict__ words, co
 // ---- backward-weight -----------------------------------------------------------------
 
 struct BwPlan {
-    int kgroups;      // owner threads per (c, i, j): ceil(K / kKb)
-    int owners;       // C*R*S*kgroups
-    int threads;      // block size: owners rounded up to a warp, at most kThreads
-    int zblocks;      // blocks along y covering the owners
+    int gather;       // 1: the gather path (K <= kKb, C*R*S <= kThreads, A*B*K <= kBwSlotsMax)
+    int slots;        // gather path: A*B*K dy values staged per entry
+    int kgroups;      // general path: owner threads per (c, i, j): ceil(K / kKb)
+    int owners;       // general path: C*R*S*kgroups
+    int threads;      // block size
+    int zblocks;      // general path: blocks along y covering the owners
     int chunks;       // blocks per image, each over a contiguous share of its entries
     long long units;  // N * chunks: partial dw arrays
 };
 
 // Depends on the shape only, so the reduction order never changes between runs.
 BwPlan bw_plan(const Dims& d) {
-    BwPlan pl;
+    BwPlan pl{};
     pl.kgroups = (d.k + kKb - 1) / kKb;
-    const long long owners = 1LL * d.crs * pl.kgroups;
-    pl.threads = int(std::min<long long>(kThreads, (owners + 31) / 32 * 32));
-    const long long z = (owners + pl.threads - 1) / pl.threads;
-    if (z > 65535) throw std::invalid_argument("conv2d_sparse_backward_weight_cuda: too many weights");
-    pl.owners = int(owners);
+    pl.slots = d.a * d.b * d.k;  // a, b <= R, S; with the checks below small when used
+    pl.gather = d.k <= kKb && d.crs <= kThreads && 1LL * d.a * d.b * d.k <= kBwSlotsMax;
+    long long z = 1;
+    if (pl.gather) {
+        pl.owners = d.crs;
+        pl.threads = kThreads;
+    } else {
+        const long long owners = 1LL * d.crs * pl.kgroups;
+        pl.threads = int(std::min<long long>(kThreads, (owners + 31) / 32 * 32));
+        z = (owners + pl.threads - 1) / pl.threads;
+        if (z > 65535) throw std::invalid_argument("conv2d_sparse_backward_weight_cuda: too many weights");
+        pl.owners = int(owners);
+    }
     pl.zblocks = int(z);
-    // About 512 blocks in all (enough to fill an H100 with small blocks), up to 64 per image.
-    pl.chunks = int(std::max<long long>(1, std::min<long long>(64, 512 / (1LL * d.n * z))));
+    // About kBwBlocks blocks in all (enough to fill an H100 with small blocks), up to 64 per image.
+    pl.chunks = int(std::max<long long>(1, std::min<long long>(64, kBwBlocks / (1LL * d.n * z))));
     pl.units = 1LL * d.n * pl.chunks;
+    return pl;
+}
+
+// db: plane u (one (n, k) of dy, pq floats) is cut into `cpp` chunks of `len` floats (a
+// multiple of kDbGroup; the last one shorter); block b sums chunk b % cpp of plane b / cpp.
+struct DbPlan {
+    long long len;
+    int cpp;
+    long long blocks;
+};
+DbPlan db_plan(const Dims& d) {
+    const long long planes = 1LL * d.n * d.k;
+    const long long max_cpp = std::max(1LL, (d.pq + kDbGroup - 1) / kDbGroup);
+    long long cpp = std::max(1LL, std::min(max_cpp, (kDbBlocks + planes - 1) / planes));
+    DbPlan pl;
+    pl.len = ((d.pq + cpp - 1) / cpp + kDbGroup - 1) / kDbGroup * kDbGroup;
+    pl.cpp = int((d.pq + pl.len - 1) / pl.len);
+    pl.blocks = planes * pl.cpp;
+    if (pl.blocks >= (1LL << 31)) throw std::invalid_argument("conv2d_sparse_backward_weight_cuda: dy too large");
     return pl;
 }
 
@@ -368,20 +435,23 @@ __host__ __device__ inline BwOwner bw_owner(int o, const Dims& d) {
 }
 
 // An item of the owner's class: tap (i, j) reads it from output (ph - i/stride, pw - j/stride).
+// The products of two floats are exact in double; the sums are double.
 __host__ __device__ inline void bw_apply(const int4& it, const BwOwner& o, const Dims& d, int n,
-                                         const float* dy, float (&acc)[kKb]) {
+                                         const float* dy, double (&acc)[kKb]) {
     const int p = it.y - o.iq, q = it.z - o.jq;
     if (p < 0 || p >= d.p || q < 0 || q >= d.q) return;
-    const float v = bits_float(it.w);
+    const double v = bits_float(it.w);
     const float* g = dy + (1LL * n * d.k + o.k0) * d.pq + 1LL * p * d.q + q;
 #pragma unroll
     for (int kk = 0; kk < kKb; ++kk)
-        if (o.k0 + kk < d.k) acc[kk] += v * load_ro(g + kk * d.pq);
+        if (o.k0 + kk < d.k) acc[kk] += v * double(load_ro(g + kk * d.pq));
 }
 
+// General path (any K, C*R*S): a thread owns (c, i, j) and kKb filters and walks the
+// block's chunk of entries, gathering dy itself for the items of its class.
 __global__ void __launch_bounds__(kThreads)
 sparse_bw_partial_kernel(Dims d, BwPlan pl, const uint32_t* __restrict__ words, const uint32_t* __restrict__ offsets,
-                         const float* __restrict__ dy, float* __restrict__ partial) {
+                         const float* __restrict__ dy, double* __restrict__ partial) {
     __shared__ int4 items[kBwStage];
     const int tid = int(threadIdx.x);
     const long long unit = blockIdx.x;  // n * chunks + chunk
@@ -389,9 +459,9 @@ sparse_bw_partial_kernel(Dims d, BwPlan pl, const uint32_t* __restrict__ words, 
     const int o = int(blockIdx.y) * int(blockDim.x) + tid;
     const bool own = o < pl.owners;
     const BwOwner me = bw_owner(own ? o : 0, d);
-    float acc[kKb];
+    double acc[kKb];
 #pragma unroll
-    for (int kk = 0; kk < kKb; ++kk) acc[kk] = 0.0f;
+    for (int kk = 0; kk < kKb; ++kk) acc[kk] = 0.0;
 
     const uint64_t first = offsets[n];
     const uint64_t count = offsets[n + 1] > first ? offsets[n + 1] - first : 0;
@@ -401,7 +471,7 @@ sparse_bw_partial_kernel(Dims d, BwPlan pl, const uint32_t* __restrict__ words, 
         const int m_end = hi - base < uint64_t(kBwStage) ? int(hi - base) : kBwStage;
         for (int m = tid; m < m_end; m += int(blockDim.x)) {
             const uint32_t* p = words + 3 * (base + uint64_t(m));
-            items[m] = decode_bw(__ldg(p), __ldg(p + 1), __ldg(p + 2), d);
+            items[m] = decode_bw(load_ro(p), load_ro(p + 1), load_ro(p + 2), d);
         }
         __syncthreads();
         if (own)
@@ -412,26 +482,102 @@ sparse_bw_partial_kernel(Dims d, BwPlan pl, const uint32_t* __restrict__ words, 
         __syncthreads();  // before the next step overwrites the items
     }
     if (own) {
-        float* out = partial + unit * (1LL * d.k * d.crs) + me.crs;
+        double* out = partial + unit * (1LL * d.k * d.crs) + me.crs;
 #pragma unroll
         for (int kk = 0; kk < kKb; ++kk)
             if (me.k0 + kk < d.k) out[(me.k0 + kk) * d.crs] = acc[kk];
     }
 }
 
+// Gather path (K <= kKb, C*R*S <= kThreads, A*B*K <= kBwSlotsMax: FlowPicNet conv1).  The
+// block walks its chunk of entries kThreads at a time.  First every thread takes one entry
+// and loads, all at once (many loads in flight), the A*B*K dy values its taps can read:
+// slot (ii, jj, k) is dy[n, k, h/stride - ii, w/stride - jj] (0 outside the output), into
+// gat[slot][thread].  Then thread o < C*R*S owns tap (c, i, j), all K filters: it walks the
+// staged entries in order and, for those of its class, adds v * gat[(i/stride, j/stride, k)]
+// -- the same products, in the same order, as the general path.
+__global__ void __launch_bounds__(kThreads)
+sparse_bw_gather_kernel(Dims d, BwPlan pl, const uint32_t* __restrict__ words, const uint32_t* __restrict__ offsets,
+                        const float* __restrict__ dy, double* __restrict__ partial) {
+    SPARSE_DYN_SMEM(float, gat);  // pl.slots x kThreads
+    __shared__ int cls[kThreads];
+    __shared__ float val[kThreads];
+    const int tid = int(threadIdx.x);
+    const long long unit = blockIdx.x;  // n * chunks + chunk
+    const int n = int(unit / pl.chunks), chunk = int(unit % pl.chunks);
+    const bool own = tid < d.crs;
+    int my_cls = -2, my_slot = 0;  // -2: matches no entry (an entry's class is >= -1)
+    if (own) {
+        const int j = tid % d.s, i = tid / d.s % d.r, c = tid / d.rs;
+        const int ra = d.r < d.stride ? d.r : d.stride, sa = d.s < d.stride ? d.s : d.stride;
+        my_cls = (c * ra + i % d.stride) * sa + j % d.stride;
+        my_slot = ((i / d.stride) * d.b + j / d.stride) * d.k;
+    }
+    double acc[kKb];
+#pragma unroll
+    for (int kk = 0; kk < kKb; ++kk) acc[kk] = 0.0;
+    const float* dyn = dy + 1LL * n * d.k * d.pq;
+
+    const uint64_t first = offsets[n];
+    const uint64_t count = offsets[n + 1] > first ? offsets[n + 1] - first : 0;
+    const uint64_t lo = first + count * uint64_t(chunk) / uint64_t(pl.chunks);
+    const uint64_t hi = first + count * uint64_t(chunk + 1) / uint64_t(pl.chunks);
+    for (uint64_t base = lo; base < hi; base += kThreads) {
+        const int m_end = hi - base < uint64_t(kThreads) ? int(hi - base) : kThreads;
+        int4 it = make_int4(-1, 0, 0, 0);
+        if (tid < m_end) {
+            const uint32_t* p = words + 3 * (base + uint64_t(tid));
+            it = decode_bw(load_ro(p), load_ro(p + 1), load_ro(p + 2), d);
+        }
+        cls[tid] = it.x;
+        val[tid] = bits_float(it.w);
+        for (int ii = 0; ii < d.a; ++ii)
+            for (int jj = 0; jj < d.b; ++jj) {
+                const int p = it.y - ii, q = it.z - jj;
+                const bool ok = it.x >= 0 && p >= 0 && p < d.p && q >= 0 && q < d.q;
+                const float* g = dyn + (ok ? 1LL * p * d.q + q : 0LL);
+                float v[kKb];
+#pragma unroll
+                for (int kk = 0; kk < kKb; ++kk) v[kk] = ok && kk < d.k ? load_ro(g + kk * d.pq) : 0.0f;
+                float* dst = gat + (ii * d.b + jj) * d.k * kThreads + tid;
+#pragma unroll
+                for (int kk = 0; kk < kKb; ++kk)
+                    if (kk < d.k) dst[kk * kThreads] = v[kk];
+            }
+        __syncthreads();
+        if (own) {
+            const float* src = gat + my_slot * kThreads;
+            for (int m = 0; m < m_end; ++m) {
+                if (cls[m] != my_cls) continue;
+                const double v = val[m];
+#pragma unroll
+                for (int kk = 0; kk < kKb; ++kk)
+                    if (kk < d.k) acc[kk] += v * double(src[kk * kThreads + m]);
+            }
+        }
+        __syncthreads();  // before the next step overwrites the staging
+    }
+    if (own) {
+        double* out = partial + unit * (1LL * d.k * d.crs) + tid;
+#pragma unroll
+        for (int kk = 0; kk < kKb; ++kk)
+            if (kk < d.k) out[kk * d.crs] = acc[kk];
+    }
+}
+
 // dw[e] = sum of the units' partials: row r of 8 adds units r, r+8, ... in order, then the
-// rows are added 0..7.  Block 256 = 32 weights x 8 rows.
+// rows are added 0..7, in double, rounded once.  Block 256 = 32 weights x 8 rows.
 __global__ void __launch_bounds__(256)
-sparse_dw_reduce_kernel(const float* __restrict__ partial, long long units, int kcrs, float* __restrict__ dw) {
-    __shared__ float rows[8][33];
+sparse_dw_reduce_kernel(const double* __restrict__ partial, long long units, int kcrs, float* __restrict__ dw) {
+    __shared__ double rows[8][33];
     const int lane = int(threadIdx.x) & 31, r = int(threadIdx.x) >> 5;
     const int e = int(blockIdx.x) * 32 + lane;
-    float s = 0.0f;
+    double s = 0.0;
     if (e < kcrs) {
         long long u = r;
         for (; u + 24 < units; u += 32) {  // four loads in flight, added in the same order
-            const float a0 = partial[u * kcrs + e], a1 = partial[(u + 8) * kcrs + e];
-            const float a2 = partial[(u + 16) * kcrs + e], a3 = partial[(u + 24) * kcrs + e];
+            const double a0 = partial[u * kcrs + e], a1 = partial[(u + 8) * kcrs + e];
+            const double a2 = partial[(u + 16) * kcrs + e], a3 = partial[(u + 24) * kcrs + e];
             s += a0;
             s += a1;
             s += a2;
@@ -442,14 +588,14 @@ sparse_dw_reduce_kernel(const float* __restrict__ partial, long long units, int 
     rows[r][lane] = s;
     __syncthreads();
     if (r == 0 && e < kcrs) {
-        float t = rows[0][lane];
+        double t = rows[0][lane];
         for (int rr = 1; rr < 8; ++rr) t += rows[rr][lane];
-        dw[e] = t;
+        dw[e] = float(t);
     }
 }
 
 // Fixed-shape tree over the 256 threads' values; thread 0 gets the sum.
-__device__ inline float block_sum_256(float v, float* red) {
+__device__ inline double block_sum_256(double v, double* red) {
     red[threadIdx.x] = v;
     for (int s = 128; s > 0; s >>= 1) {
         __syncthreads();
@@ -458,53 +604,67 @@ __device__ inline float block_sum_256(float v, float* red) {
     return red[0];  // meaningful in thread 0 (the last step's writer)
 }
 
-// out[u] = sum of plane u of dy (pq floats).  Thread t adds the floats 4m .. 4m+3 for
-// m = t, t+256, ... into four accumulators (one per position in the quad), the float4
-// path (vec: pq % 4 == 0 and dy 16-byte aligned) in exactly the scalar path's order.
+// out[b] = sum, in double, of chunk b % cpp of plane b / cpp of dy.  The chunk is cut into
+// groups of 4 floats; thread t adds groups t, t+256, ... in order into four accumulators
+// (one per position in the group).  Groups are read as float4 when the chunk starts on a
+// 16-byte boundary, as scalars otherwise: the same additions in the same order, so the
+// bits do not depend on dy's alignment.  Double sums: the fp32 sum of a plane that nearly
+// cancels (a small plane of values of both signs) would be far off in relative terms.
 __global__ void __launch_bounds__(256)
-sparse_db_plane_kernel(const float* __restrict__ dy, long long pq, int vec, float* __restrict__ out) {
-    __shared__ float red[256];
-    const float* x = dy + 1LL * blockIdx.x * pq;
-    const long long t = threadIdx.x, nq = (pq + 3) / 4;
-    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-    if (vec) {
-        const float4* x4 = reinterpret_cast<const float4*>(x);
-        long long m = t;
-        for (; m + 3 * 256 < nq; m += 4 * 256) {
-            const float4 v0 = __ldg(x4 + m), v1 = __ldg(x4 + m + 256), v2 = __ldg(x4 + m + 512),
-                         v3 = __ldg(x4 + m + 768);
-            a0 += v0.x; a1 += v0.y; a2 += v0.z; a3 += v0.w;
-            a0 += v1.x; a1 += v1.y; a2 += v1.z; a3 += v1.w;
-            a0 += v2.x; a1 += v2.y; a2 += v2.z; a3 += v2.w;
-            a0 += v3.x; a1 += v3.y; a2 += v3.z; a3 += v3.w;
-        }
-        for (; m < nq; m += 256) {
-            const float4 v = __ldg(x4 + m);
-            a0 += v.x; a1 += v.y; a2 += v.z; a3 += v.w;
-        }
-    } else {
-        for (long long m = t; m < nq; m += 256) {
-            const long long e = 4 * m;
-            a0 += __ldg(x + e);
-            if (e + 1 < pq) a1 += __ldg(x + e + 1);
-            if (e + 2 < pq) a2 += __ldg(x + e + 2);
-            if (e + 3 < pq) a3 += __ldg(x + e + 3);
-        }
+sparse_db_partial_kernel(const float* __restrict__ dy, long long pq, long long len, int cpp,
+                         double* __restrict__ out) {
+    __shared__ double red[256];
+    const long long blk = blockIdx.x, u = blk / cpp;
+    const long long lo = (blk % cpp) * len;
+    const long long cnt = (pq - lo < len ? pq - lo : len);
+    const float* x = dy + u * pq + lo;
+    const bool vec = (reinterpret_cast<uintptr_t>(x) & 15u) == 0;
+    const float4* x4 = reinterpret_cast<const float4*>(x);
+    const long long nfull = cnt >> 2;
+    const long long t = threadIdx.x;
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    auto group = [&](long long g) -> float4 {
+        if (vec) return load_ro(x4 + g);
+        return make_float4(load_ro(x + 4 * g), load_ro(x + 4 * g + 1), load_ro(x + 4 * g + 2), load_ro(x + 4 * g + 3));
+    };
+    long long g = t;
+    for (; g + 768 < nfull; g += 1024) {
+        const float4 v0 = group(g), v1 = group(g + 256), v2 = group(g + 512), v3 = group(g + 768);
+        a0 += v0.x; a1 += v0.y; a2 += v0.z; a3 += v0.w;
+        a0 += v1.x; a1 += v1.y; a2 += v1.z; a3 += v1.w;
+        a0 += v2.x; a1 += v2.y; a2 += v2.z; a3 += v2.w;
+        a0 += v3.x; a1 += v3.y; a2 += v3.z; a3 += v3.w;
     }
-    const float s = block_sum_256((a0 + a1) + (a2 + a3), red);
-    if (threadIdx.x == 0) out[blockIdx.x] = s;
+    for (; g < nfull; g += 256) {
+        const float4 v = group(g);
+        a0 += v.x; a1 += v.y; a2 += v.z; a3 += v.w;
+    }
+    if (g == nfull && (cnt & 3)) {  // the partial last group: this thread's next one
+        const long long e = 4 * nfull;
+        a0 += load_ro(x + e);
+        if (e + 1 < cnt) a1 += load_ro(x + e + 1);
+        if (e + 2 < cnt) a2 += load_ro(x + e + 2);
+    }
+    const double s = block_sum_256((a0 + a1) + (a2 + a3), red);
+    if (threadIdx.x == 0) out[blk] = s;
 }
 
-// db[k] = sum over n of plane_sums[n*K + k]: thread t adds n = t, t+256, ..., then a tree.
+// db[k] = sum over n and the chunks c of part[(n*K + k)*cpp + c]: thread t adds items
+// m = n*cpp + c = t, t+256, ..., then a tree; double, rounded once.
 __global__ void __launch_bounds__(256)
-sparse_db_final_kernel(const float* __restrict__ plane_sums, int n, int k, float* __restrict__ db) {
-    __shared__ float red[256];
-    float a = 0.0f;
-    for (int i = int(threadIdx.x); i < n; i += 256) a += plane_sums[1LL * i * k + blockIdx.x];
-    const float s = block_sum_256(a, red);
-    if (threadIdx.x == 0) db[blockIdx.x] = s;
+sparse_db_final_kernel(const double* __restrict__ part, int n, int k, int cpp, float* __restrict__ db) {
+    __shared__ double red[256];
+    double a = 0.0;
+    const long long items = 1LL * n * cpp;
+    for (long long m = threadIdx.x; m < items; m += 256) {
+        const long long i = m / cpp, c = m % cpp;
+        a += part[(i * k + blockIdx.x) * cpp + c];
+    }
+    const double s = block_sum_256(a, red);
+    if (threadIdx.x == 0) db[blockIdx.x] = float(s);
 }
 
+#ifndef FLOWPIC_SPARSE_EMU
 // ---- packets -> entries ----------------------------------------------------------------
 
 // numpy_bin of kernels/cpu/binning.h, as binning.cu has it.
@@ -607,7 +767,9 @@ size_t conv2d_sparse_backward_weight_scratch_floats(const Conv2dShape& sh) {
     check_int_range(sh);
     const Dims d = dims_of(sh);
     const BwPlan pl = bw_plan(d);
-    return size_t(pl.units) * size_t(d.k) * size_t(d.crs) + size_t(sh.n) * size_t(sh.k);
+    const DbPlan dbp = db_plan(d);
+    // Doubles: the units' dw partials, then the db chunk sums; +2 floats to align to 8 bytes.
+    return 2 * (size_t(pl.units) * size_t(d.k) * size_t(d.crs) + size_t(dbp.blocks)) + 2;
 }
 
 void conv2d_sparse_backward_weight_cuda(const Conv2dShape& sh, const SparsePixel* entries, const uint32_t* offsets,
@@ -616,26 +778,36 @@ void conv2d_sparse_backward_weight_cuda(const Conv2dShape& sh, const SparsePixel
     check_int_range(sh);
     const Dims d = dims_of(sh);
     const BwPlan pl = bw_plan(d);
+    const DbPlan dbp = db_plan(d);
     const int kcrs = d.k * d.crs;
-    float* partial = scratch;
-    if (!partial) {
+    float* buf = scratch;
+    if (!buf) {
         const size_t bytes = conv2d_sparse_backward_weight_scratch_floats(sh) * sizeof(float);
-        CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial), bytes, stream));
+        CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&buf), bytes, stream));
     }
-    float* plane_sums = partial + size_t(pl.units) * size_t(kcrs);
-    sparse_bw_partial_kernel<<<dim3(unsigned(pl.units), unsigned(pl.zblocks)), pl.threads, 0, stream>>>(
-        d, pl, reinterpret_cast<const uint32_t*>(entries), offsets, dy, partial);
+    double* partial = reinterpret_cast<double*>((reinterpret_cast<uintptr_t>(buf) + 7u) & ~uintptr_t(7));
+    double* db_part = partial + size_t(pl.units) * size_t(kcrs);
+    const uint32_t* words = reinterpret_cast<const uint32_t*>(entries);
+    if (pl.gather) {
+        const size_t smem = sizeof(float) * size_t(pl.slots) * kThreads;
+        CUDA_CHECK(cudaFuncSetAttribute(sparse_bw_gather_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        int(smem)));
+        sparse_bw_gather_kernel<<<unsigned(pl.units), kThreads, smem, stream>>>(d, pl, words, offsets, dy, partial);
+    } else {
+        sparse_bw_partial_kernel<<<dim3(unsigned(pl.units), unsigned(pl.zblocks)), pl.threads, 0, stream>>>(
+            d, pl, words, offsets, dy, partial);
+    }
     CUDA_CHECK_LAUNCH();
     sparse_dw_reduce_kernel<<<unsigned((kcrs + 31) / 32), 256, 0, stream>>>(partial, pl.units, kcrs, dw);
     CUDA_CHECK_LAUNCH();
     if (db) {
-        const int vec = d.pq % 4 == 0 && reinterpret_cast<uintptr_t>(dy) % 16 == 0;
-        sparse_db_plane_kernel<<<unsigned(1LL * d.n * d.k), 256, 0, stream>>>(dy, d.pq, vec, plane_sums);
+        sparse_db_partial_kernel<<<unsigned(dbp.blocks), 256, 0, stream>>>(dy, d.pq, dbp.len, dbp.cpp, db_part);
         CUDA_CHECK_LAUNCH();
-        sparse_db_final_kernel<<<unsigned(d.k), 256, 0, stream>>>(plane_sums, d.n, d.k, db);
+        sparse_db_final_kernel<<<unsigned(d.k), 256, 0, stream>>>(db_part, d.n, d.k, dbp.cpp, db);
         CUDA_CHECK_LAUNCH();
     }
-    if (!scratch) CUDA_CHECK(cudaFreeAsync(partial, stream));
+    if (!scratch) CUDA_CHECK(cudaFreeAsync(buf, stream));
 }
 
+#endif  // FLOWPIC_SPARSE_EMU
 }  // namespace flowpic
