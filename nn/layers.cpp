@@ -151,6 +151,19 @@ void MaxPoolLayer::backward(Backend& be, const Tensor& x, const Tensor&, const T
                           dx->data());
 }
 
+void ReluMaxPoolLayer::forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) {
+    pool_.forward(be, x, y, ctx);
+    be.relu_forward(y.data(), y.size(), y.data());  // in place: elementwise
+}
+
+void ReluMaxPoolLayer::backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
+    if (!dx) return;
+    dpool_.place(be.memory());
+    dpool_.reshape(y.shape());
+    be.relu_backward(y.data(), dy.data(), y.size(), dpool_.data());
+    pool_.backward(be, x, y, dpool_, dx);
+}
+
 std::string DropoutLayer::describe() const { return "dropout " + std::to_string(rate_).substr(0, 4); }
 
 void DropoutLayer::forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) {

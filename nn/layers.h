@@ -97,6 +97,22 @@ private:
     ByteBuffer argmax_;
 };
 
+// ReLU then 2x2/2 max pooling in one pass over the large tensor: pool first, then ReLU on
+// the pooled quarter (max and ReLU commute).  Same values and gradients as ReluLayer +
+// MaxPoolLayer, bit for bit (where a window's max is <= 0 both give it a zero gradient),
+// without writing and re-reading a ReLU'd copy of conv1's output.
+class ReluMaxPoolLayer final : public Layer {
+public:
+    std::string describe() const override { return "relu + maxpool 2x2"; }
+    Shape output_shape(const Shape& in) const override { return pool_.output_shape(in); }
+    void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) override;
+    void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+
+private:
+    MaxPoolLayer pool_;
+    Tensor dpool_;  // the gradient at the pooled output, after ReLU's mask
+};
+
 class DropoutLayer final : public Layer {
 public:
     DropoutLayer(float rate, uint64_t layer_index) : rate_(rate), index_(layer_index) {}

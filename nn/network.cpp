@@ -25,8 +25,7 @@ Network::Network(const NetSpec& spec) : spec_(spec) {
     uint64_t dropout_index = 0;
     if (spec.arch == Arch::kFlowPic) {
         add(new Conv2dLayer("conv1", c, 10, 10, 5, Padding::kSameKeras));
-        add(new ReluLayer);
-        add(new MaxPoolLayer);
+        add(new ReluMaxPoolLayer);
         add(new Conv2dLayer("conv2", 10, 20, 10, 5, Padding::kSameKeras));
         add(new ReluLayer);
         add(new DropoutLayer(0.25f, dropout_index++));
@@ -38,8 +37,7 @@ Network::Network(const NetSpec& spec) : spec_(spec) {
         add(new DenseLayer("fc2", 64, k));
     } else {
         add(new Conv2dLayer("conv1", c, 6, 5, 1, Padding::kValid));
-        add(new ReluLayer);
-        add(new MaxPoolLayer);
+        add(new ReluMaxPoolLayer);
         add(new Conv2dLayer("conv2", 6, 16, 5, 1, Padding::kValid));
         add(new ReluLayer);
         add(new DropoutLayer(0.25f, dropout_index++));

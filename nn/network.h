@@ -10,6 +10,8 @@
 //   conv1 6@5x5 valid -> relu -> maxpool 2 -> conv2 16@5x5 valid -> relu -> dropout .25 ->
 //   maxpool 2 -> flatten -> fc1 120 -> relu -> fc2 84 -> relu -> dropout .5 -> fc3 K
 //   Shape rule: ((R-4)/2 - 4)/2 >= 1, i.e. R >= 16; fc1 takes 16*s*s (400 at 32, 2704 at 64).
+// In both, the relu -> maxpool after conv1 is one layer (ReluMaxPoolLayer: the same values
+// and gradients, one pass less over the largest activation).
 #pragma once
 #include <memory>
 #include <string>

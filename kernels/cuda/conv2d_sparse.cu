@@ -664,7 +664,7 @@ sparse_db_final_kernel(const double* __restrict__ part, int n, int k, int cpp, f
     if (threadIdx.x == 0) db[blockIdx.x] = float(s);
 }
 
-#ifndef FLOWPIC_SPARSE_EMU
+#ifndef FLOWPIC_SPARSE_EMU  // (uses device-only intrinsics)
 // ---- packets -> entries ----------------------------------------------------------------
 
 // numpy_bin of kernels/cpu/binning.h, as binning.cu has it.
@@ -713,8 +713,11 @@ __global__ void packets_to_entries_kernel(const WindowPacket* __restrict__ packe
     }
 }
 
+#endif  // FLOWPIC_SPARSE_EMU
+
 }  // namespace
 
+#ifndef FLOWPIC_SPARSE_EMU  // the launchers (a host emulation has its own)
 void packets_to_entries_cuda(const WindowPacket* packets, const uint32_t* offsets, const uint32_t* counts,
                              const uint32_t* length_us, size_t batch, size_t total_packets,
                              const BinningOptions& opts, SparsePixel* entries, uint32_t* entry_offsets,
