@@ -84,6 +84,10 @@ if [ "${SKIP_NCU:-0}" != 1 ] && command -v ncu >/dev/null; then
     timeout 100 ncu --metrics gpu__time_duration.sum --csv --launch-skip 70 --launch-count 35 $pipe --arch flowpic \
         --resolution 1500 --train-batch 128 --infer-batch 0 --b1-samples 0 --iters 1 >"$OUT/ncu_flowpic_train.csv" 2>&1
     $PYTHON bench/ncu_summary.py "$OUT/ncu_flowpic_train.csv" "flowpic 1500^2 training step, batch 128"
+    log "Nsight Compute, one op by its NVTX range (docs/PROFILING.md)"
+    timeout 60 ncu --nvtx --nvtx-include "conv2d_sparse_forward/" --launch-count 1 --section SpeedOfLight \
+        $pipe --arch flowpic --resolution 1500 --train-batch 0 --infer-batch 128 --b1-samples 0 --iters 1 2>&1 |
+        grep -E "sparse_forward|Duration|DRAM Throughput|Memory Throughput|Compute \(SM\)" | head -8
 fi
 
 log "summary ($(cut -d, -f1 "$OUT/device.txt"), $(date -u +%F))"

@@ -1,6 +1,6 @@
 // CUDA sparse-input convolution and the packet -> entry step that feeds it: the same
-// semantics as kernels/conv2d_sparse.h (the scalar references are the oracle).  fp32 with
-// fp32 accumulation, no floating-point atomics: every result is bit-identical run to run
+// semantics as kernels/conv2d_sparse.h (the scalar references are the oracle).  fp32; the
+// forward accumulates in fp32, backward-weight (dw, db) in double, rounded once; no floating-point atomics: every result is bit-identical run to run
 // (each output and each weight gradient is summed by one thread in a fixed order).
 // Launches are asynchronous on `stream`; errors are thrown as CudaError
 // (kernels/cuda/check.h), bad shapes as std::invalid_argument before anything is launched.
