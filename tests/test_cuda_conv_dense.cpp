@@ -146,6 +146,7 @@ std::vector<DenseCase> dense_cases() {
         {"1x1x1", 1, 1, 1},                          {"odd 33x65x31", 33, 65, 31},
         {"tile edges 130x129x67", 130, 129, 67},     {"batch 5 fc2 FlowPic", 5, 64, 5},
         {"warp-per-output 8x600x300", 8, 600, 300},  {"warp-per-output 3x513x7", 3, 513, 7},
+        {"block-per-output 4x2000x100", 4, 2000, 100}, {"block-per-output 1x1031x3", 1, 1031, 3},
     };
 }
 

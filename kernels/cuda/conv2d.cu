@@ -281,8 +281,14 @@ conv_backward_weight_kernel(Dims d, const float* __restrict__ x, const float* __
         long long nn = 0;
         int rem = 0, row_base = 0, col_base = 0;
         if (ev) {
-            nn = e / d.pq;
-            rem = int(e % d.pq);
+            if (d.npq < 2147483647LL) {  // 32-bit division: several times cheaper than 64-bit
+                const int e32 = int(e), n32 = e32 / d.pq;
+                nn = n32;
+                rem = e32 - n32 * d.pq;
+            } else {
+                nn = e / d.pq;
+                rem = int(e % d.pq);
+            }
             row_base = (rem / d.q) * d.stride - d.pad_top;
             col_base = (rem % d.q) * d.stride - d.pad_left;
         }
@@ -382,6 +388,125 @@ __global__ void conv_backward_data_rows_kernel(Dims d, const float* __restrict__
     }
 }
 
+// Backward-data as one implicit GEMM per stride phase.  A dx pixel with padded position
+// (hp, wp) = (a + stride*th', b + stride*tw') (phase a = hp % stride, b = wp % stride) reads
+// taps i = a + stride*u, j = b + stride*v from dy at p = hp/stride - u, q = wp/stride - v.
+// So for a fixed phase, dx[c][pixel] = sum over (k, u, v) of W_ab[c][(k,u,v)] times
+// dy[n, k, p - u, q - v]: a GEMM with M = C, N = the phase's pixels, K = K * U_a * V_b,
+// whose B tile is gathered from dy (0 outside it).  blockIdx.z is the phase.  The sum
+// runs k, then u, then v ascending, one fmaf chain: the same bits as the gather kernels.
+template <class C>
+__global__ void __launch_bounds__(C::THREADS)
+conv_backward_data_gemm_kernel(Dims d, const float* __restrict__ dy, const float* __restrict__ w,
+                               float* __restrict__ dx) {
+    constexpr int T = C::THREADS;
+    static_assert(T % C::BN == 0 && BK % (T / C::BN) == 0, "B-tile loader layout");
+    constexpr int ROW_STEP = T / C::BN;
+    __shared__ float As[BK][C::BM];
+    __shared__ float Bs[BK][C::BN];
+    __shared__ int tab_k[BK], tab_u[BK], tab_v[BK];
+
+    const int a = int(blockIdx.z) / d.stride, b = int(blockIdx.z) % d.stride;
+    // Taps of this phase: U x V; none when the phase starts past the filter.
+    const int U = a < d.r ? (d.r - a + d.stride - 1) / d.stride : 0;
+    const int V = b < d.s ? (d.s - b + d.stride - 1) / d.stride : 0;
+    const int kred = d.k * U * V;
+    // Image rows with (h + pad_top) % stride == a: h = h0 + stride*t, t < hn (likewise w).
+    const int h0 = ((a - d.pad_top) % d.stride + d.stride) % d.stride;
+    const int w0 = ((b - d.pad_left) % d.stride + d.stride) % d.stride;
+    const int hn = h0 < d.h ? (d.h - h0 + d.stride - 1) / d.stride : 0;
+    const int wn = w0 < d.w ? (d.w - w0 + d.stride - 1) / d.stride : 0;
+    const long long npix = 1LL * d.n * hn * wn;
+    const long long pix0 = 1LL * blockIdx.x * C::BN;
+    if (pix0 >= npix) return;
+
+    const int tid = threadIdx.x;
+    const int tx = tid % C::TX, ty = tid / C::TX;
+    const int m0 = blockIdx.y * C::BM;
+
+    // The column this thread loads: image n, and its dy position before the tap offsets.
+    const int lcol = tid % C::BN, lrow0 = tid / C::BN;
+    const long long lpix = pix0 + lcol;
+    const bool lvalid = lpix < npix;
+    int pq_p = 0, pq_q = 0;
+    const float* dyn = dy;
+    if (lvalid) {
+        const int per_image = hn * wn;
+        const long long nn = lpix / per_image;
+        const int rem = int(lpix - nn * per_image);
+        const int th = rem / wn, tw = rem - th * wn;
+        pq_p = (h0 + th * d.stride + d.pad_top) / d.stride;
+        pq_q = (w0 + tw * d.stride + d.pad_left) / d.stride;
+        dyn = dy + nn * d.k * d.pq;
+    }
+
+    float acc[C::TM][C::TN] = {};
+    for (int k0 = 0; k0 < kred; k0 += BK) {
+        if (tid < BK) {
+            const int kidx = k0 + tid;
+            if (kidx < kred) {
+                tab_k[tid] = kidx / (U * V);
+                const int uv = kidx % (U * V);
+                tab_u[tid] = uv / V;
+                tab_v[tid] = uv % V;
+            } else {
+                tab_k[tid] = -1;
+                tab_u[tid] = tab_v[tid] = 0;
+            }
+        }
+        __syncthreads();  // tab_* ready
+        for (int e = tid; e < C::BM * BK; e += T) {
+            const int mm = e / BK, kk = e % BK;
+            const int m = m0 + mm;
+            float v = 0.f;
+            if (m < d.c && tab_k[kk] >= 0) {
+                const int i = a + d.stride * tab_u[kk], j = b + d.stride * tab_v[kk];
+                v = w[((1LL * tab_k[kk] * d.c + m) * d.r + i) * d.s + j];
+            }
+            As[kk][mm] = v;
+        }
+#pragma unroll
+        for (int rr = 0; rr < BK; rr += ROW_STEP) {
+            const int kk = rr + lrow0;
+            float v = 0.f;
+            if (lvalid && tab_k[kk] >= 0) {
+                const int p = pq_p - tab_u[kk], q = pq_q - tab_v[kk];
+                if (p >= 0 && p < d.p && q >= 0 && q < d.q) v = dyn[(1LL * tab_k[kk] * d.p + p) * d.q + q];
+            }
+            Bs[kk][lcol] = v;
+        }
+        __syncthreads();
+        tile::fma_tile<C>(As, Bs, acc, ty, tx);
+        __syncthreads();  // before the next step overwrites As, Bs, tab_*
+    }
+
+    const int per_image = hn * wn;
+#pragma unroll
+    for (int j = 0; j < C::TN; ++j) {
+        const long long pix = pix0 + tx + j * C::TX;
+        if (pix >= npix) continue;
+        const long long nn = pix / per_image;
+        const int rem = int(pix - nn * per_image);
+        const int th = rem / wn, tw = rem - th * wn;
+        const long long at = (nn * d.c * d.h + h0 + 1LL * th * d.stride) * d.w + w0 + 1LL * tw * d.stride;
+#pragma unroll
+        for (int i = 0; i < C::TM; ++i) {
+            const int m = m0 + ty + i * (C::BM / C::TM);
+            if (m < d.c) dx[at + 1LL * m * d.h * d.w] = acc[i][j];
+        }
+    }
+}
+
+template <class C>
+void launch_backward_data_gemm(const Dims& d, const float* dy, const float* w, float* dx, cudaStream_t st) {
+    // The largest phase has ceil(h/stride) x ceil(w/stride) pixels per image.
+    const long long most = 1LL * d.n * tile::ceil_div(d.h, d.stride) * tile::ceil_div(d.w, d.stride);
+    dim3 grid(unsigned(tile::ceil_div(most, C::BN)), unsigned(tile::ceil_div(d.c, C::BM)),
+              unsigned(d.stride * d.stride));
+    conv_backward_data_gemm_kernel<C><<<grid, C::THREADS, 0, st>>>(d, dy, w, dx);
+    CUDA_CHECK_LAUNCH();
+}
+
 unsigned grid_1d(long long total, int block) {
     return unsigned(std::max(1LL, std::min(tile::ceil_div(total, block), 1LL << 20)));  // grid-stride beyond
 }
@@ -429,6 +554,17 @@ void conv2d_backward_data_cuda(const Conv2dShape& sh, const float* dy, const flo
     validate(sh);
     check_int_range(sh);
     const Dims d = dims_of(sh);
+    // One GEMM per stride phase when the grid fits (every dx pixel belongs to exactly one
+    // phase, so every element is written); else the row-blocked gather.
+    const long long most = 1LL * sh.n * tile::ceil_div(sh.h, sh.stride) * tile::ceil_div(sh.w, sh.stride);
+    if (sh.stride <= 64 && tile::ceil_div(most, tile::Small::BN) < (1LL << 31) && tile::ceil_div(sh.c, 16) <= 65535) {
+        switch (pick_cfg(sh.c)) {
+            case 0: launch_backward_data_gemm<tile::Small>(d, dy, w, dx, stream); break;
+            case 1: launch_backward_data_gemm<tile::Medium>(d, dy, w, dx, stream); break;
+            default: launch_backward_data_gemm<tile::Large>(d, dy, w, dx, stream); break;
+        }
+        return;
+    }
     const size_t smem = size_t(sh.k) * d.rs * sizeof(float);
     if (smem <= 48 * 1024 && sh.h <= 2147483647) {
         const int threads = int(std::min<long long>(256, tile::ceil_div(sh.w, 32) * 32));

@@ -98,6 +98,26 @@ gemv_warp_kernel(int M, int N, int K, View A, View B, float* __restrict__ C, lon
     if (lane == 0) C[m * ldc + n] = bias ? acc + bias[n] : acc;
 }
 
+// Very few outputs (fc1 at batch 1: 64): a whole block per output, its threads striding
+// the reduction, then a fixed shared-memory tree: 64 blocks instead of 8 busy warps.
+constexpr int kGemvBlock = 128;
+__global__ void __launch_bounds__(kGemvBlock)
+gemv_block_kernel(int M, int N, int K, View A, View B, float* __restrict__ C, long long ldc,
+                  const float* __restrict__ bias) {
+    __shared__ float part[kGemvBlock];
+    const int m = int(blockIdx.x / N), n = int(blockIdx.x % N);
+    float acc = 0.f;
+    for (int k = threadIdx.x; k < K; k += kGemvBlock) acc = fmaf(A.p[m * A.s0 + k * A.s1], B.p[k * B.s0 + n * B.s1], acc);
+    part[threadIdx.x] = acc;
+    __syncthreads();
+    for (int half = kGemvBlock / 2; half > 0; half /= 2) {
+        if (threadIdx.x < half) part[threadIdx.x] += part[threadIdx.x + half];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) C[m * ldc + n] = bias ? part[0] + bias[n] : part[0];
+    (void)M;
+}
+
 // Tile height by M (the batch for forward and dx): batch 1 should not run 64-row tiles.
 void launch_sgemm(int M, int N, int K, View A, View B, float* C, long long ldc, const float* bias,
                   cudaStream_t st) {
@@ -105,6 +125,11 @@ void launch_sgemm(int M, int N, int K, View A, View B, float* C, long long ldc, 
     // Few output tiles, each looping over all of K (fc1: one block at batch 1, two at
     // batch 128 for a 4500-long K): a warp per output is faster.
     const long long tiles = tile::ceil_div(N, tile::Large::BN) * tile::ceil_div(M, tile::Large::BM);
+    if (1LL * M * N <= 1024 && K >= 1024) {
+        gemv_block_kernel<<<unsigned(M * N), kGemvBlock, 0, st>>>(M, N, K, A, B, C, ldc, bias);
+        CUDA_CHECK_LAUNCH();
+        return;
+    }
     if ((M <= 8 && 1LL * M * N <= 65536) || (tiles < 132 && K >= 512 && 1LL * M * N <= (1LL << 20))) {
         const long long warps = 1LL * M * N;
         gemv_warp_kernel<<<unsigned(tile::ceil_div(warps, kGemvWarps)), kGemvWarps * 32, 0, st>>>(M, N, K, A, B, C,
