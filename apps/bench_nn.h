@@ -94,7 +94,7 @@ public:
             if (train) {
                 sink += train_step(*be, net, adam, x, labels, nullptr, StepContext{true, seed_ + ++step}).loss;
             } else {
-                sink += net.forward(*be, x, StepContext{})[0];
+                sink += net.forward(*be, x, kInference)[0];
             }
         };
         const std::vector<double> runs = time_runs(once);

@@ -94,7 +94,7 @@ int run_images(const std::string& model_path, const std::string& images, const s
             if (!std::isfinite(input[i]))
                 throw input_error(images, "image " + std::to_string(first + i / per_image) + " holds NaN or infinity");
         on_backend.copy_from(input);  // dense images: the one path that uploads images
-        const Tensor& logits = m.net->forward(*be, on_backend, StepContext{});
+        const Tensor& logits = m.net->forward(*be, on_backend, kInference);
         batch_probs.reshape(logits.shape());
         be->softmax_forward(logits.data(), int(rows), int(k), batch_probs.data());
         batch_probs.copy_to_host(probs.data() + first * k);

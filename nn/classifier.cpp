@@ -11,7 +11,7 @@ std::unique_ptr<WindowClassifier> make_cuda_graph_classifier(Network& net, Backe
 void EagerClassifier::classify(const PacketListView* windows, size_t n, float* probs) {
     if (n == 0) return;
     TraceRange range("classify");
-    const Tensor& logits = net_.forward(be_, PacketBatch{windows, n, binning_}, StepContext{});
+    const Tensor& logits = net_.forward(be_, PacketBatch{windows, n, binning_}, kInference);
     probs_.reshape(logits.shape());
     be_.softmax_forward(logits.data(), int(logits.dim(0)), int(logits.dim(1)), probs_.data());
     probs_.copy_to_host(probs);

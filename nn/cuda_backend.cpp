@@ -374,10 +374,10 @@ private:
             SparsePixel* entries = dev<SparsePixel>(entries_storage_, capacity_);
             uint32_t* entry_offsets = dev<uint32_t>(entry_offsets_storage_, 2);
             packets_to_entries_cuda(packets, offsets, counts, length, 1, capacity_, binning_, entries, entry_offsets, s);
-            logits_p = &net_.forward(be_, Backend::SparseImages{entries, entry_offsets, 1}, StepContext{});
+            logits_p = &net_.forward(be_, Backend::SparseImages{entries, entry_offsets, 1}, kInference);
         } else {
             bin_dense_cuda(packets, offsets, counts, length, 1, capacity_, binning_, x_.data(), s);
-            logits_p = &net_.forward(be_, x_, StepContext{});
+            logits_p = &net_.forward(be_, x_, kInference);
         }
         const Tensor& logits = *logits_p;
         softmax_rows_cuda(logits.data(), 1, int(logits.dim(1)), probs_, s);

@@ -100,6 +100,14 @@ Shape DenseLayer::output_shape(const Shape& in) const {
 }
 
 void DenseLayer::forward(Backend& be, const Tensor& x, Tensor& y, const StepContext&) {
+    // A rank-4 input is read as its flattened rows (C, H, W order), as FlattenLayer makes them.
+    if (x.shape().size() != 2) {
+        if (x.shape().size() < 2 || x.size() != size_t(x.dim(0)) * size_t(in_))
+            throw std::invalid_argument(name_ + ": expected " + std::to_string(in_) + " inputs, got " + shape_string(x.shape()));
+        y.reshape({x.dim(0), out_});
+        be.dense_forward(x.data(), w_.data(), b_.data(), int(x.dim(0)), in_, out_, y.data());
+        return;
+    }
     y.reshape(output_shape(x.shape()));
     be.dense_forward(x.data(), w_.data(), b_.data(), int(x.dim(0)), in_, out_, y.data());
 }

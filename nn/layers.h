@@ -16,7 +16,10 @@ namespace flowpic {
 struct StepContext {
     bool training = false;      // dropout active
     uint64_t dropout_seed = 0;  // per step; each layer mixes in its own index
+    bool inference = false;     // no backward follows: layers that only copy are skipped
 };
+// Forward passes for predictions only.
+inline constexpr StepContext kInference{false, 0, true};
 
 struct Param {
     std::string name;  // PyTorch name: conv1.weight, fc1.bias, ...
@@ -36,6 +39,9 @@ public:
     virtual void collect_params(std::vector<Param>& /*out*/) {}
     // Moves the parameters, gradients and state to memory m (Network::to).
     virtual void to(Memory /*m*/) {}
+    // True when forward would only copy its input (dropout and flatten, when ctx.inference
+    // says no backward follows): the net then skips the copy.
+    virtual bool passthrough(const StepContext& /*ctx*/) const { return false; }
 };
 
 enum class Padding { kSameKeras, kValid };
@@ -120,6 +126,7 @@ public:
     Shape output_shape(const Shape& in) const override { return in; }
     void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) override;
     void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+    bool passthrough(const StepContext& ctx) const override { return ctx.inference && (!ctx.training || rate_ <= 0); }
 
 private:
     float rate_;
@@ -132,6 +139,7 @@ class FlattenLayer final : public Layer {  // N x C x H x W -> N x (C*H*W), C,H,
 public:
     std::string describe() const override { return "flatten"; }
     Shape output_shape(const Shape& in) const override;
+    bool passthrough(const StepContext& ctx) const override { return ctx.inference; }  // dense reads NCHW as N x CHW
     void forward(Backend& be, const Tensor& x, Tensor& y, const StepContext& ctx) override;
     void backward(Backend& be, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
 };

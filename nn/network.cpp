@@ -116,6 +116,7 @@ void Network::check_memory(Backend& be, Memory input) const {
 // Layers first.. on `in` (the output of layer first-1, or the net's input).
 const Tensor& Network::forward_from(Backend& be, size_t first, const Tensor* in, const StepContext& ctx) {
     for (size_t i = first; i < layers_.size(); ++i) {
+        if (i + 1 < layers_.size() && layers_[i]->passthrough(ctx)) continue;  // no copy: the next layer reads `in`
         acts_[i].place(be.memory());
         layers_[i]->forward(be, *in, acts_[i], ctx);
         in = &acts_[i];

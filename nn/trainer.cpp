@@ -47,7 +47,7 @@ void Trainer::evaluate(DatasetLoader& loader, double& loss, double& accuracy) {
     for (size_t first = 0; first < loader.size(); first += size_t(cfg_.batch)) {
         size_t count = std::min(loader.size() - first, size_t(cfg_.batch));
         const PacketBatch batch{loader.views(first, count, labels), count, loader.binning()};
-        const Tensor& logits = net_.forward(be_, batch, StepContext{});
+        const Tensor& logits = net_.forward(be_, batch, kInference);
         probs.place(be_.memory());
         probs.reshape(logits.shape());
         const int k = int(logits.dim(1));
