@@ -19,36 +19,14 @@
 #include "nn/classifier.h"
 #include "nn/network.h"
 #include "nn/optimizer.h"
+#include "tests/op_check.h"
+#include "tests/random_windows.h"
 #include "tests/cuda_available.h"
 #include "tests/net_fd_check.h"
 
 using namespace flowpic;
 
 namespace {
-
-// FlowPic-like windows: sorted times, sizes on a few hot values, both directions.
-std::vector<std::vector<WindowPacket>> make_windows(size_t n, int packets, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::vector<std::vector<WindowPacket>> out(n);
-    for (auto& w : out) {
-        const uint16_t hot[2] = {uint16_t(40 + rng() % 100), uint16_t(1300 + rng() % 201)};
-        w.resize(size_t(packets) + rng() % size_t(packets));
-        for (auto& p : w) {
-            p.t_us = uint32_t(rng() % 15000000);
-            p.size = rng() % 2 ? hot[rng() % 2] : uint16_t(rng() % 1501);
-            p.dir = uint8_t(rng() & 1);
-            p.reserved = 0;
-        }
-        std::sort(w.begin(), w.end(), [](const WindowPacket& a, const WindowPacket& b) { return a.t_us < b.t_us; });
-    }
-    return out;
-}
-
-std::vector<PacketListView> views_of(const std::vector<std::vector<WindowPacket>>& ws) {
-    std::vector<PacketListView> v;
-    for (const auto& w : ws) v.push_back({w.data(), uint32_t(w.size()), 15000000});
-    return v;
-}
 
 struct Run {
     std::vector<double> losses;
@@ -67,7 +45,7 @@ Run train(Backend& be, const NetSpec& spec, const BinningOptions& b, int steps, 
     std::mt19937_64 rng(11);
     Run r;
     for (int s = 0; s < steps; ++s) {
-        auto windows = make_windows(size_t(batch), 20 + spec.resolution, 100 + uint64_t(s));
+        auto windows = random_windows(size_t(batch), 20 + spec.resolution, 100 + uint64_t(s));
         auto views = views_of(windows);
         std::vector<int32_t> labels(static_cast<size_t>(batch));
         for (auto& l : labels) l = int32_t(rng() % uint64_t(spec.classes));
@@ -78,15 +56,6 @@ Run train(Backend& be, const NetSpec& spec, const BinningOptions& b, int steps, 
     }
     for (const Param& p : net.params()) r.params.push_back(p.value->to_vector());
     return r;
-}
-
-double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-        den += double(b[i]) * b[i];
-    }
-    return std::sqrt(num / std::max(den, 1e-30));
 }
 
 struct NetCase {
@@ -152,7 +121,7 @@ BOOST_AUTO_TEST_CASE(the_training_loop_calls_no_cudamalloc_after_its_first_steps
     net.to(Memory::kDevice);
     Adam adam;
     Tensor probs, dlogits;
-    auto windows = make_windows(16, 200, 5);
+    auto windows = random_windows(16, 200, 5);
     auto views = views_of(windows);
     std::vector<int32_t> labels(16, 1);
     size_t after_first = 0;
@@ -189,8 +158,8 @@ BOOST_AUTO_TEST_CASE(batch1_graph_gives_the_eager_and_cpu_probabilities) {
         EagerClassifier eager(gpu_net, *gpu, b);
         cpu_net.set_sparse_input(false);  // the oracle: scalar kernels on dense images
         EagerClassifier reference(cpu_net, *cpu, b);
-        auto windows = make_windows(6, 1500, 9);
-        windows.push_back(make_windows(1, 5000, 10)[0]);  // over the graph's capacity: eager fallback
+        auto windows = random_windows(6, 1500, 9);
+        windows.push_back(random_windows(1, 5000, 10)[0]);  // over the graph's capacity: eager fallback
         auto views = views_of(windows);
         for (size_t i = 0; i < views.size(); ++i) {
             std::vector<float> g(5), e(5), r(5);

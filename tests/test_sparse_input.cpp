@@ -12,37 +12,13 @@
 #include "nn/backend.h"
 #include "nn/network.h"
 #include "nn/optimizer.h"
+#include "tests/op_check.h"
+#include "tests/random_windows.h"
 #include "tests/net_fd_check.h"
 
 using namespace flowpic;
 
 namespace {
-
-std::vector<std::vector<WindowPacket>> make_windows(size_t n, int packets, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::vector<std::vector<WindowPacket>> out(n);
-    for (auto& w : out) {
-        w.resize(size_t(packets) + rng() % size_t(packets));
-        const uint16_t hot = uint16_t(rng() % 1501);
-        for (auto& p : w) {
-            p.t_us = uint32_t(rng() % 15000000);
-            p.size = rng() % 3 ? hot : uint16_t(rng() % 1600);  // some above 1500: dropped
-            p.dir = uint8_t(rng() & 1);
-            p.reserved = 0;
-        }
-        std::sort(w.begin(), w.end(), [](const WindowPacket& a, const WindowPacket& b) { return a.t_us < b.t_us; });
-    }
-    return out;
-}
-
-double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-        den += double(b[i]) * b[i];
-    }
-    return std::sqrt(num / std::max(den, 1e-30));
-}
 
 struct Result {
     std::vector<float> logits;
@@ -86,9 +62,8 @@ BOOST_AUTO_TEST_CASE(sparse_conv1_gives_the_dense_logits_and_gradients) {
         b.direction = c.dir;
         b.normalize = c.norm;
         const NetSpec spec{c.arch, c.res, channels(b), 5};
-        auto windows = make_windows(size_t(c.batch), c.packets, uint64_t(c.res));
-        std::vector<PacketListView> views;
-        for (const auto& w : windows) views.push_back({w.data(), uint32_t(w.size()), 15000000});
+        auto windows = random_windows(size_t(c.batch), c.packets, uint64_t(c.res));
+        const std::vector<PacketListView> views = views_of(windows);
         const PacketBatch in{views.data(), views.size(), b};
         for (CpuKind kind : {CpuKind::kScalar, CpuKind::kAuto}) {
             auto be = make_cpu_backend(kind);
@@ -119,9 +94,8 @@ BOOST_AUTO_TEST_CASE(nonlinear_binning_takes_the_dense_path) {
     // A grey net still trains from packets (dense images), without error.
     b.resolution = 32;
     const NetSpec spec{Arch::kLeNet, 32, 1, 3};
-    auto windows = make_windows(3, 40, 1);
-    std::vector<PacketListView> views;
-    for (const auto& w : windows) views.push_back({w.data(), uint32_t(w.size()), 15000000});
+    auto windows = random_windows(3, 40, 1);
+    const std::vector<PacketListView> views = views_of(windows);
     auto be = make_cpu_backend();
     const Result r = run(*be, spec, PacketBatch{views.data(), views.size(), b}, true);
     BOOST_TEST(std::isfinite(r.loss));
@@ -131,7 +105,7 @@ BOOST_AUTO_TEST_CASE(a_batch_binned_for_another_net_is_refused) {
     BinningOptions b;
     b.resolution = 64;
     Network net(NetSpec{Arch::kLeNet, 32, 1, 3});
-    auto windows = make_windows(1, 10, 1);
+    auto windows = random_windows(1, 10, 1);
     PacketListView v{windows[0].data(), uint32_t(windows[0].size()), 15000000};
     auto be = make_cpu_backend();
     BOOST_CHECK_THROW(net.forward(*be, PacketBatch{&v, 1, b}, StepContext{}), std::invalid_argument);
