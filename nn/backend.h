@@ -37,6 +37,7 @@ public:
         const SparsePixel* entries = nullptr;
         const uint32_t* offsets = nullptr;  // n + 1
         size_t n = 0;
+        size_t capacity = 0;  // entries in the array (>= offsets[n]): sizes device scratch
     };
     virtual SparseImages bin_sparse(const PacketListView* windows, size_t n, const BinningOptions& opts) = 0;
     virtual void conv2d_sparse_forward(const Conv2dShape& s, const SparseImages& x, const float* w, const float* b,

@@ -28,7 +28,7 @@ public:
     }
     SparseImages bin_sparse(const PacketListView* windows, size_t n, const BinningOptions& opts) override {
         packets_to_entries_ref(windows, n, opts, entries_, offsets_);
-        return {entries_.data(), offsets_.data(), n};
+        return {entries_.data(), offsets_.data(), n, entries_.size()};
     }
     // Images are independent in the forward; the weight gradient sums per-image partials
     // in image order, so the result does not depend on the thread count.

@@ -136,12 +136,16 @@ public:
         uint32_t* offsets = dev<uint32_t>(entry_offsets_, n + 1);
         packets_to_entries_cuda(u.packets, u.offsets, u.counts, u.length_us, n, u.total, opts, entries, offsets, stream_);
         CUDA_CHECK(cudaEventRecord(u.consumed, stream_));
-        return {entries, offsets, n};
+        return {entries, offsets, n, std::max<size_t>(u.total, 1)};
     }
     void conv2d_sparse_forward(const Conv2dShape& s, const SparseImages& x, const float* w, const float* b,
                                float* y) override {
         TraceRange r("conv2d_sparse_forward");
-        conv2d_sparse_forward_cuda(s, x.entries, x.offsets, w, b, y, stream_);
+        // The bucketed forward needs scratch sized by the entry count (same bits as the
+        // direct kernel, which runs when the size is 0).
+        const size_t bytes = conv2d_sparse_forward_scratch_bytes(s, x.capacity);
+        conv2d_sparse_forward_cuda(s, x.entries, x.offsets, w, b, y, bytes ? dev<uint8_t>(sparse_fwd_scratch_, bytes) : nullptr,
+                                   stream_);
     }
     void conv2d_sparse_backward_weight(const Conv2dShape& s, const SparseImages& x, const float* dy, float* dw,
                                        float* db) override {
@@ -294,7 +298,7 @@ private:
     cudaStream_t stream_ = nullptr, copy_ = nullptr;
     Staging staging_[2];
     int next_staging_ = 0;
-    Storage conv_scratch_{Memory::kDevice}, fwd_scratch_{Memory::kDevice}, xent_scratch_{Memory::kDevice},
+    Storage conv_scratch_{Memory::kDevice}, fwd_scratch_{Memory::kDevice}, sparse_fwd_scratch_{Memory::kDevice}, xent_scratch_{Memory::kDevice},
         labels_{Memory::kDevice}, weights_{Memory::kDevice}, entries_{Memory::kDevice}, entry_offsets_{Memory::kDevice};
 };
 
@@ -374,7 +378,7 @@ private:
             SparsePixel* entries = dev<SparsePixel>(entries_storage_, capacity_);
             uint32_t* entry_offsets = dev<uint32_t>(entry_offsets_storage_, 2);
             packets_to_entries_cuda(packets, offsets, counts, length, 1, capacity_, binning_, entries, entry_offsets, s);
-            logits_p = &net_.forward(be_, Backend::SparseImages{entries, entry_offsets, 1}, kInference);
+            logits_p = &net_.forward(be_, Backend::SparseImages{entries, entry_offsets, 1, capacity_}, kInference);
         } else {
             bin_dense_cuda(packets, offsets, counts, length, 1, capacity_, binning_, x_.data(), s);
             logits_p = &net_.forward(be_, x_, kInference);

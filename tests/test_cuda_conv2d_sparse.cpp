@@ -197,8 +197,9 @@ struct GpuOut {
     bool guards = true;
 };
 
-// Forward and backward-weight on device copies; explicit_scratch passes a poisoned caller
-// buffer to backward-weight instead of letting it allocate.
+// Forward and backward-weight on device copies; explicit_scratch passes poisoned caller
+// buffers to backward-weight (instead of letting it allocate) and to the forward (which
+// then takes its bucketed path; without scratch it takes the single-kernel path).
 GpuOut run_cuda(const Conv2dShape& s, const SparseInput& in, const Weights& p, bool explicit_scratch = false,
                 bool bias = true, bool want_db = true) {
     auto entries = to_device(in.entries);
@@ -207,12 +208,20 @@ GpuOut run_cuda(const Conv2dShape& s, const SparseInput& in, const Weights& p, b
     const size_t ny = size_t(conv2d_y_size(s)), nw = size_t(conv2d_w_size(s)), nk = size_t(s.k);
     auto y = guarded(ny), dw = guarded(nw), db = guarded(nk);
     DeviceBuffer<float> scratch;
+    DeviceBuffer<unsigned char> fwd_scratch;
     if (explicit_scratch) {
         const size_t n = conv2d_sparse_backward_weight_scratch_floats(s);
         scratch.resize(n);
         scratch.fill_bytes(0xFF, n);  // every partial must be written before it is read
+        const size_t fb = conv2d_sparse_forward_scratch_bytes(s, in.entries.size()) + 1;
+        fwd_scratch.resize(fb);
+        fwd_scratch.fill_bytes(0xFF, fb);  // one byte off 16-byte alignment below
     }
-    conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), bias ? b.get() : nullptr, y.get());
+    if (explicit_scratch)
+        conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), bias ? b.get() : nullptr, y.get(),
+                                   fwd_scratch.get() + 1, nullptr);
+    else
+        conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), bias ? b.get() : nullptr, y.get());
     conv2d_sparse_backward_weight_cuda(s, entries.get(), offsets.get(), dy.get(), dw.get(),
                                        want_db ? db.get() : nullptr, explicit_scratch ? scratch.get() : nullptr);
     GpuOut o;
@@ -376,7 +385,11 @@ BOOST_AUTO_TEST_CASE(matches_double_reference_and_is_deterministic) {
             ++seed;
             const RefOut ref = reference(s, in.clean, in.clean_offsets, p);
             const GpuOut a = run_cuda(s, in, p), b = run_cuda(s, in, p, /*explicit_scratch=*/true);
+            const GpuOut b2 = run_cuda(s, in, p, /*explicit_scratch=*/true);
             BOOST_TEST(rel_err(a.y, ref.y) < kTol);
+            BOOST_TEST(rel_err(b.y, ref.y) < kTol);
+            BOOST_TEST(b2.guards);
+            BOOST_TEST(same_bits(b.y, b2.y));  // the bucketed forward, run to run
             BOOST_TEST(rel_err(a.dw, ref.dw) < kTol);
             BOOST_TEST(rel_err(a.db, ref.db) < kTol);
             BOOST_TEST(a.guards);
@@ -395,6 +408,9 @@ BOOST_AUTO_TEST_CASE(null_bias_and_null_db) {
     const RefOut ref = reference(s, in.clean, in.clean_offsets, p, /*bias=*/false);
     const GpuOut g = run_cuda(s, in, p, false, /*bias=*/false, /*want_db=*/false);
     BOOST_TEST(rel_err(g.y, ref.y) < kTol);
+    const GpuOut g2 = run_cuda(s, in, p, true, /*bias=*/false, /*want_db=*/false);
+    BOOST_TEST(rel_err(g2.y, ref.y) < kTol);
+    BOOST_TEST(g2.guards);
     BOOST_TEST(rel_err(g.dw, ref.dw) < kTol);
     BOOST_TEST(g.guards);
     BOOST_TEST(std::all_of(g.db.begin(), g.db.end(), [](float v) { return std::isnan(v); }));  // untouched
@@ -423,6 +439,14 @@ BOOST_AUTO_TEST_CASE(unaligned_output_and_gradient) {
         const std::vector<float> y_all = fetch(y, ny + 1, guards);
         BOOST_TEST(std::isnan(y_all[0]));  // before the output: untouched
         BOOST_TEST(rel_err(std::vector<float>(y_all.begin() + 1, y_all.end()), ref.y) < kTol);
+        {  // the bucketed forward into the same unaligned output
+            DeviceBuffer<unsigned char> fs(conv2d_sparse_forward_scratch_bytes(s, in.entries.size()) + 1);
+            y.fill_bytes(0xFF, ny + 1 + kGuard);
+            conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), b.get(), y.get() + 1, fs.get(), nullptr);
+            const std::vector<float> y2 = fetch(y, ny + 1, guards);
+            BOOST_TEST(std::isnan(y2[0]));
+            BOOST_TEST(same_bits(y2, y_all));
+        }
         BOOST_TEST(rel_err(fetch(dw, size_t(conv2d_w_size(s)), guards), ref.dw) < kTol);
         const std::vector<float> db_shifted = fetch(db, size_t(s.k), guards);
         BOOST_TEST(rel_err(db_shifted, ref.db) < kTol);
@@ -509,7 +533,11 @@ BOOST_AUTO_TEST_CASE(flowpicnet_conv1_batch_128_from_packets) {
     auto w = to_device(p.w), b = to_device(p.b), dy = to_device(p.dy);
     auto y = guarded(ny), dw = guarded(nw), db = guarded(size_t(s.k));
     DeviceBuffer<float> scratch(conv2d_sparse_backward_weight_scratch_floats(s));
-    auto forward = [&] { conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), b.get(), y.get()); };
+    DeviceBuffer<unsigned char> fwd_scratch(std::max<size_t>(1, conv2d_sparse_forward_scratch_bytes(s, total)));
+    auto forward = [&] {
+        conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), b.get(), y.get(), fwd_scratch.get(),
+                                   nullptr);
+    };
     auto backward = [&] {
         conv2d_sparse_backward_weight_cuda(s, entries.get(), offsets.get(), dy.get(), dw.get(), db.get(),
                                            scratch.get());
@@ -536,6 +564,12 @@ BOOST_AUTO_TEST_CASE(flowpicnet_conv1_batch_128_from_packets) {
     BOOST_TEST(same_bits(fetch(y, ny, guards), y1));
     BOOST_TEST(same_bits(fetch(dw, nw, guards), dw1));
     BOOST_TEST(same_bits(fetch(db, size_t(s.k), guards), db1));
+    // The single-kernel path (no scratch): the same result up to rounding.
+    conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), b.get(), y.get());
+    const std::vector<float> y_single = fetch(y, ny, guards);
+    BOOST_TEST(rel_err(y_single, ref.y) < kTol);
+    std::printf("cuda_conv2d_sparse: batch 128 bucketed forward bit-identical to single-kernel: %s\n",
+                same_bits(y_single, y1) ? "yes" : "no");
 }
 
 // Timings for the record (no limits): FlowPicNet conv1 from FlowPic-like windows at batch 1
@@ -557,8 +591,17 @@ BOOST_AUTO_TEST_CASE(timing_batch_1_and_128) {
         auto w = to_device(p.w), b = to_device(p.b), dy = to_device(p.dy);
         DeviceBuffer<float> y(ny), dw(size_t(conv2d_w_size(s))), db(size_t(s.k));
         DeviceBuffer<float> scratch(conv2d_sparse_backward_weight_scratch_floats(s));
-        const double fwd = median_ms(
+        DeviceBuffer<unsigned char> fwd_scratch(
+            std::max<size_t>(1, conv2d_sparse_forward_scratch_bytes(s, host_entries.size())));
+        const double fwd_single = median_ms(
             [&] { conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), b.get(), y.get()); }, 15);
+        const double fwd = median_ms(
+            [&] {
+                conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), b.get(), y.get(),
+                                           fwd_scratch.get(), nullptr);
+            },
+            15);
+        const double fill = median_ms([&] { CUDA_CHECK(cudaMemsetAsync(y.get(), 0, ny * sizeof(float))); }, 15);
         const double bwd = median_ms(
             [&] {
                 conv2d_sparse_backward_weight_cuda(s, entries.get(), offsets.get(), dy.get(), dw.get(), db.get(),
@@ -572,9 +615,10 @@ BOOST_AUTO_TEST_CASE(timing_batch_1_and_128) {
             },
             15);
         std::printf("cuda_conv2d_sparse timing: FlowPicNet conv1 batch %d, %zu entries: forward %.4f ms (%.0f GB/s "
-                    "of y), backward-weight %.4f ms (without db %.4f ms)\n",
-                    batch, host_entries.size(), fwd, double(ny) * 4 / fwd * 1e-6, bwd, bwd_nodb);
-        BOOST_TEST(std::isfinite(fwd + bwd + bwd_nodb));
+                    "of y; single-kernel path %.4f ms; memset of y %.4f ms), backward-weight %.4f ms (without db "
+                    "%.4f ms)\n",
+                    batch, host_entries.size(), fwd, double(ny) * 4 / fwd * 1e-6, fwd_single, fill, bwd, bwd_nodb);
+        BOOST_TEST(std::isfinite(fwd + fwd_single + bwd + bwd_nodb));
     }
 }
 

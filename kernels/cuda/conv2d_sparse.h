@@ -39,6 +39,16 @@ void packets_to_entries_cuda(const WindowPacket* packets, const uint32_t* offset
 void conv2d_sparse_forward_cuda(const Conv2dShape& sh, const SparsePixel* entries, const uint32_t* offsets,
                                 const float* w, const float* b, float* y, cudaStream_t stream = 0);
 
+// The same with caller-provided scratch: a faster path (a stable bucketing of each image's
+// entries by output-row band, then one block per band; the same bits as above).  `scratch`
+// holds at least conv2d_sparse_forward_scratch_bytes(sh, total_entries) bytes, any
+// alignment, where total_entries >= offsets[N] (the length of the entries array); offsets
+// must be nondecreasing.  A null scratch, or a shape for which the size is 0, takes the
+// path above (no allocation).
+size_t conv2d_sparse_forward_scratch_bytes(const Conv2dShape& sh, size_t total_entries);
+void conv2d_sparse_forward_cuda(const Conv2dShape& sh, const SparsePixel* entries, const uint32_t* offsets,
+                                const float* w, const float* b, float* y, void* scratch, cudaStream_t stream);
+
 // Floats of scratch conv2d_sparse_backward_weight_cuda needs for this shape (per-image
 // partial sums; depends on the shape only).
 size_t conv2d_sparse_backward_weight_scratch_floats(const Conv2dShape& sh);
