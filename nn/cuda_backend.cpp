@@ -373,16 +373,11 @@ private:
         const auto* offsets = reinterpret_cast<const uint32_t*>(block_ + layout_.offsets_at);
         const auto* counts = reinterpret_cast<const uint32_t*>(block_ + layout_.counts_at);
         const auto* length = reinterpret_cast<const uint32_t*>(block_ + layout_.length_at);
-        const Tensor* logits_p;
-        if (net_.uses_sparse_input(binning_)) {
-            SparsePixel* entries = dev<SparsePixel>(entries_storage_, capacity_);
-            uint32_t* entry_offsets = dev<uint32_t>(entry_offsets_storage_, 2);
-            packets_to_entries_cuda(packets, offsets, counts, length, 1, capacity_, binning_, entries, entry_offsets, s);
-            logits_p = &net_.forward(be_, Backend::SparseImages{entries, entry_offsets, 1, capacity_}, kInference);
-        } else {
-            bin_dense_cuda(packets, offsets, counts, length, 1, capacity_, binning_, x_.data(), s);
-            logits_p = &net_.forward(be_, x_, kInference);
-        }
+        // Dense binning even where the net could take entries: at batch 1 the dense path is
+        // the faster one (H100, FlowPicNet 1500^2: 88 us per window against 121 us from
+        // entries, bench/gpu_check.sh of 2026-11-26); batches are where entries win.
+        bin_dense_cuda(packets, offsets, counts, length, 1, capacity_, binning_, x_.data(), s);
+        const Tensor* logits_p = &net_.forward(be_, x_, kInference);
         const Tensor& logits = *logits_p;
         softmax_rows_cuda(logits.data(), 1, int(logits.dim(1)), probs_, s);
         CUDA_CHECK(cudaMemcpyAsync(pinned_out_.get(), probs_, size_t(logits.dim(1)) * sizeof(float),
@@ -397,8 +392,7 @@ private:
     PackedLayout layout_;
     Tensor x_;
     PinnedBytes pinned_in_, pinned_out_;
-    Storage block_storage_{Memory::kDevice}, probs_storage_{Memory::kDevice}, entries_storage_{Memory::kDevice},
-        entry_offsets_storage_{Memory::kDevice};
+    Storage block_storage_{Memory::kDevice}, probs_storage_{Memory::kDevice};
     uint8_t* block_ = nullptr;
     float* probs_ = nullptr;
     cudaGraph_t graph_ = nullptr;

@@ -142,7 +142,8 @@ BOOST_AUTO_TEST_CASE(batch1_graph_gives_the_eager_and_cpu_probabilities) {
         const int res = arch == Arch::kLeNet ? 32 : 1500;
         BinningOptions b;
         b.resolution = res;
-        // LeNet with binary values runs the dense-input graph, FlowPicNet the sparse one.
+        // Binary values (LeNet) take the dense path everywhere; count values (FlowPicNet)
+        // take entries in the eager batches and dense binning in the graph.
         b.values = arch == Arch::kLeNet ? ValueMode::binary : ValueMode::count;
         const NetSpec spec{arch, res, 1, 5};
         Network cpu_net(spec), gpu_net(spec);
