@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <vector>
 
 #include "core/rng.h"
@@ -31,8 +32,18 @@ inline std::vector<int32_t> random_labels(size_t n, int k, uint64_t seed) {
     return v;
 }
 
-inline std::vector<float> poisoned(size_t n) {
-    return std::vector<float>(n, std::numeric_limits<float>::quiet_NaN());
+template <typename T = float>
+std::vector<T> poisoned(size_t n) {
+    return std::vector<T>(n, std::numeric_limits<T>::quiet_NaN());
+}
+
+// Uniform in [-1, 1) from a caller's generator (the conv suites draw several tensors from one).
+template <typename T>
+std::vector<T> random_values(long long count, std::mt19937& rng) {
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    std::vector<T> v(static_cast<size_t>(count));
+    for (T& e : v) e = T(u(rng));
+    return v;
 }
 
 // ||a - b|| / ||b||; infinity when the sizes differ or anything is not finite, so NaN

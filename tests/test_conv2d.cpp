@@ -19,6 +19,7 @@
 
 #include "kernels/conv2d.h"
 #include "tests/conv2d_cases.h"
+#include "tests/op_check.h"
 #include "kernels/cpu/cpu_features.h"
 
 using namespace flowpic;
@@ -29,29 +30,6 @@ using Case = Conv2dCase;
 
 std::vector<Case> cases() { return conv2d_test_cases(); }
 
-template <typename T>
-std::vector<T> random_values(long long count, std::mt19937& rng) {
-    std::uniform_real_distribution<double> u(-1.0, 1.0);
-    std::vector<T> v(static_cast<size_t>(count));
-    for (T& e : v) e = T(u(rng));
-    return v;
-}
-
-template <typename T>
-std::vector<T> poisoned(long long count) {
-    return std::vector<T>(size_t(count), std::numeric_limits<T>::quiet_NaN());
-}
-
-// ||a - b|| / ||b||; NaN anywhere gives NaN, which fails every `<` check.
-template <typename T>
-double rel_err(const std::vector<T>& a, const std::vector<T>& b) {
-    double d = 0, n = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        d += (double(a[i]) - double(b[i])) * (double(a[i]) - double(b[i]));
-        n += double(b[i]) * double(b[i]);
-    }
-    return std::sqrt(d) / std::sqrt(n);
-}
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;

@@ -21,6 +21,8 @@
 #include "kernels/conv2d_sparse.h"
 #include "kernels/cpu/binning.h"
 #include "tests/conv2d_cases.h"
+#include "tests/op_check.h"
+#include "tests/sparse_entries.h"
 
 using namespace flowpic;
 
@@ -41,73 +43,10 @@ std::vector<Conv2dCase> sparse_cases() {
     return c;
 }
 
-// A batch of entry lists: about one pixel in 20 (at most 3000 per image) with random
-// non-zero values, the four corners of every channel, repeats of earlier pixels, value-0
-// entries (one at the origin), all shuffled; image 1 of a batch of 3 or more is empty.
-struct SparseInput {
-    std::vector<SparsePixel> entries;
-    std::vector<uint32_t> offsets{0};
-};
+using SparseInput = SparseEntries;
 
-SparseInput random_sparse(const Conv2dShape& s, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<double> mag(0.1, 1.0);
-    auto value = [&] { return float((rng() & 1 ? -1.0 : 1.0) * mag(rng)); };
-    auto pixel = [&](int c, int row, int col, float v) {
-        return SparsePixel{uint16_t(c), uint16_t(row), uint16_t(col), 0, v};
-    };
-    SparseInput in;
-    for (int n = 0; n < s.n; ++n) {
-        std::vector<SparsePixel> img;
-        if (!(s.n >= 3 && n == 1)) {
-            const long long pixels = 1LL * s.c * s.h * s.w;
-            const long long count = std::max(1LL, std::min(3000LL, pixels / 20));
-            for (long long e = 0; e < count; ++e)
-                img.push_back(pixel(int(rng() % s.c), int(rng() % s.h), int(rng() % s.w), value()));
-            for (int c = 0; c < s.c; ++c)
-                for (int row : {0, s.h - 1})
-                    for (int col : {0, s.w - 1}) img.push_back(pixel(c, row, col, value()));
-            const size_t distinct = img.size();
-            for (size_t e = 0; e < distinct / 8 + 2; ++e) {  // the same pixel again, another value
-                SparsePixel again = img[rng() % distinct];
-                again.value = value();
-                img.push_back(again);
-            }
-            img.push_back(pixel(0, 0, 0, 0.0f));  // a dropped packet
-            for (size_t e = 0; e < distinct / 16 + 1; ++e)
-                img.push_back(pixel(int(rng() % s.c), int(rng() % s.h), int(rng() % s.w), 0.0f));
-            std::shuffle(img.begin(), img.end(), rng);
-        }
-        in.entries.insert(in.entries.end(), img.begin(), img.end());
-        in.offsets.push_back(uint32_t(in.entries.size()));
-    }
-    return in;
-}
+SparseInput random_sparse(const Conv2dShape& s, unsigned seed) { return random_sparse_entries(s, seed); }
 
-template <typename T>
-std::vector<T> random_values(long long count, std::mt19937& rng) {
-    std::uniform_real_distribution<double> u(-1.0, 1.0);
-    std::vector<T> v(static_cast<size_t>(count));
-    for (T& e : v) e = T(u(rng));
-    return v;
-}
-
-template <typename T>
-std::vector<T> poisoned(long long count) {
-    return std::vector<T>(size_t(count), std::numeric_limits<T>::quiet_NaN());
-}
-
-// ||a - b|| / ||b||; NaN anywhere gives NaN, which fails every `<` check.
-template <typename T>
-double rel_err(const std::vector<T>& a, const std::vector<T>& b) {
-    if (a.size() != b.size()) return INFINITY;
-    double d = 0, n = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-        d += (double(a[i]) - double(b[i])) * (double(a[i]) - double(b[i]));
-        n += double(b[i]) * double(b[i]);
-    }
-    return std::sqrt(d) / std::sqrt(n);
-}
 
 // Sparse reference against the dense reference on the densified input, in T.
 template <typename T>

@@ -30,6 +30,7 @@
 #include "kernels/cuda/ops.h"
 #include "tests/conv2d_cases.h"
 #include "tests/cuda_available.h"
+#include "tests/sparse_entries.h"
 
 using namespace flowpic;
 
@@ -81,40 +82,16 @@ struct SparseInput {
 };
 
 SparseInput random_sparse(const Conv2dShape& s, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<double> mag(0.1, 1.0);
-    auto value = [&] { return float((rng() & 1 ? -1.0 : 1.0) * mag(rng)); };
-    auto pixel = [&](int c, int row, int col, float v) {
-        return SparsePixel{uint16_t(c), uint16_t(row), uint16_t(col), 0, v};
-    };
+    std::mt19937 rng(seed ^ 0x5eedu);
     SparseInput in;
-    for (int n = 0; n < s.n; ++n) {
-        std::vector<SparsePixel> img;
-        if (!(s.n >= 3 && n == 1)) {
-            const long long count = std::max(1LL, std::min(3000LL, 1LL * s.c * s.h * s.w / 20));
-            for (long long e = 0; e < count; ++e)
-                img.push_back(pixel(int(rng() % s.c), int(rng() % s.h), int(rng() % s.w), value()));
-            for (int c = 0; c < s.c; ++c)
-                for (int row : {0, s.h - 1})
-                    for (int col : {0, s.w - 1}) img.push_back(pixel(c, row, col, value()));
-            const size_t distinct = img.size();
-            for (size_t e = 0; e < distinct / 8 + 2; ++e) {
-                SparsePixel again = img[rng() % distinct];
-                again.value = value();
-                img.push_back(again);
-            }
-            img.push_back(pixel(0, 0, 0, 0.0f));
-            for (size_t e = 0; e < distinct / 16 + 1; ++e)
-                img.push_back(pixel(int(rng() % s.c), int(rng() % s.h), int(rng() % s.w), 0.0f));
-            std::shuffle(img.begin(), img.end(), rng);
-        }
-        in.clean.insert(in.clean.end(), img.begin(), img.end());
-        in.clean_offsets.push_back(uint32_t(in.clean.size()));
-        for (SparsePixel bad : {pixel(s.c, 0, 0, 1.0f), pixel(0, s.h, 0, 1.0f), pixel(0, 0, s.w, 1.0f)})
+    const SparseEntries clean = random_sparse_entries(s, seed, [&](int, std::vector<SparsePixel> img) {
+        for (SparsePixel bad : {sparse_pixel(s.c, 0, 0, 1.0f), sparse_pixel(0, s.h, 0, 1.0f), sparse_pixel(0, 0, s.w, 1.0f)})
             img.insert(img.begin() + std::ptrdiff_t(rng() % (img.size() + 1)), bad);
         in.entries.insert(in.entries.end(), img.begin(), img.end());
         in.offsets.push_back(uint32_t(in.entries.size()));
-    }
+    });
+    in.clean = clean.entries;
+    in.clean_offsets = clean.offsets;
     return in;
 }
 
