@@ -404,7 +404,7 @@ private:
 
 std::unique_ptr<Backend> make_cuda_backend() {
     const CudaDeviceInfo info = cuda_device_info();
-    if (info.count == 0) throw InputError("--device cuda: no CUDA device (" + info.why_none + ")");
+    if (info.count == 0) throw InputError("--device cuda: " + (info.why_none.empty() ? "no CUDA device" : info.why_none));
     return std::make_unique<CudaBackend>();
 }
 

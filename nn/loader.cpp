@@ -32,14 +32,6 @@ const PacketListView* DatasetLoader::views(size_t first, size_t count, std::vect
     return views_.data();
 }
 
-void DatasetLoader::load(size_t first, size_t count, Backend& be, Tensor& x, std::vector<int32_t>& labels) {
-    const PacketListView* v = views(first, count, labels);
-    const int64_t c = channels(binning_), r = binning_.resolution;
-    x.place(be.memory());
-    x.reshape({int64_t(count), c, r, r});
-    be.bin_dense(v, count, binning_, x.data());
-}
-
 std::vector<uint64_t> DatasetLoader::class_counts() const {
     std::vector<uint64_t> n(ds_.classes().size(), 0);
     for (uint32_t i : original_) ++n[ds_.label(i)];

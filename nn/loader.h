@@ -8,8 +8,6 @@
 
 #include "flowpic/dataset_file.h"
 #include "kernels/cpu/binning.h"
-#include "nn/backend.h"
-#include "nn/tensor.h"
 
 namespace flowpic {
 
@@ -24,9 +22,6 @@ public:
     const std::vector<uint32_t>& order() const { return order_; }
     // Reorders the windows: a Fisher-Yates shuffle seeded by (seed, epoch).
     void shuffle(uint64_t seed, uint64_t epoch);
-    // Bins windows [first, first + count) of the current order into x (in the backend's
-    // memory: on a device only the packet lists are copied) and labels.
-    void load(size_t first, size_t count, Backend& be, Tensor& x, std::vector<int32_t>& labels);
     // The packet lists of windows [first, first + count) (valid until the next call) and labels.
     const PacketListView* views(size_t first, size_t count, std::vector<int32_t>& labels);
     // Windows per class in this split (for --class-weights balanced).

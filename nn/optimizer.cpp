@@ -52,23 +52,10 @@ StepResult loss_from_logits(Backend& be, const Tensor& logits, const std::vector
     return r;
 }
 
-}  // namespace
-
-StepResult loss_and_gradients(Backend& be, Network& net, const Tensor& x, const std::vector<int32_t>& labels,
-                              const float* class_weights, const StepContext& ctx, Tensor& probs, Tensor& dlogits) {
-    const Tensor* logits;
-    {
-        TraceRange range("forward");
-        logits = &net.forward(be, x, ctx);
-    }
-    StepResult r = loss_from_logits(be, *logits, labels, class_weights, probs, dlogits);
-    TraceRange range("backward");
-    net.backward(be, x, dlogits);
-    return r;
-}
-
-StepResult loss_and_gradients(Backend& be, Network& net, const PacketBatch& in, const std::vector<int32_t>& labels,
-                              const float* class_weights, const StepContext& ctx, Tensor& probs, Tensor& dlogits) {
+// Forward, loss, backward for either kind of input (dense images or packet lists).
+template <typename Input>
+StepResult step_on(Backend& be, Network& net, const Input& in, const std::vector<int32_t>& labels,
+                   const float* class_weights, const StepContext& ctx, Tensor& probs, Tensor& dlogits) {
     const Tensor* logits;
     {
         TraceRange range("forward");
@@ -78,6 +65,18 @@ StepResult loss_and_gradients(Backend& be, Network& net, const PacketBatch& in, 
     TraceRange range("backward");
     net.backward(be, in, dlogits);
     return r;
+}
+
+}  // namespace
+
+StepResult loss_and_gradients(Backend& be, Network& net, const Tensor& x, const std::vector<int32_t>& labels,
+                              const float* class_weights, const StepContext& ctx, Tensor& probs, Tensor& dlogits) {
+    return step_on(be, net, x, labels, class_weights, ctx, probs, dlogits);
+}
+
+StepResult loss_and_gradients(Backend& be, Network& net, const PacketBatch& in, const std::vector<int32_t>& labels,
+                              const float* class_weights, const StepContext& ctx, Tensor& probs, Tensor& dlogits) {
+    return step_on(be, net, in, labels, class_weights, ctx, probs, dlogits);
 }
 
 StepResult train_step(Backend& be, Network& net, Adam& opt, const Tensor& x, const std::vector<int32_t>& labels,

@@ -40,7 +40,7 @@ Trainer::Trainer(Backend& be, Network& net, const DatasetReader& ds, const Binni
 }
 
 void Trainer::evaluate(DatasetLoader& loader, double& loss, double& accuracy) {
-    Tensor x, probs, dlogits;
+    Tensor probs, dlogits;
     std::vector<int32_t> labels;
     double loss_sum = 0;
     size_t correct = 0;
@@ -64,7 +64,7 @@ void Trainer::evaluate(DatasetLoader& loader, double& loss, double& accuracy) {
 }
 
 void Trainer::run(const std::function<void(const EpochRecord&)>& on_epoch) {
-    Tensor x, probs, dlogits;
+    Tensor probs, dlogits;
     std::vector<int32_t> labels;
     const float* weights = class_weights_.empty() ? nullptr : class_weights_.data();
     while (epoch_ < cfg_.epochs && !stopped_early_) {

@@ -353,48 +353,13 @@ void launch_backward_weight(const Dims& d, const BwPlan& pl, const float* x, con
     CUDA_CHECK_LAUNCH();
 }
 
-// The same sums, one block per (input row, image x channel): the row's taps, p and the
-// channel's weights are the same for the whole block, so every division by the stride
-// happens once per thread and the weights come from shared memory.  Same order of
-// additions as conv_backward_data_kernel (k, then i, then j ascending): same bits.
-__global__ void conv_backward_data_rows_kernel(Dims d, const float* __restrict__ dy, const float* __restrict__ w,
-                                               float* __restrict__ dx) {
-    extern __shared__ float ws[];  // [k][r][s] of this block's channel
-    const int row = blockIdx.x;
-    const int hp = row + d.pad_top, i0 = hp % d.stride, pmax = hp / d.stride;
-    for (long long nc = blockIdx.y; nc < 1LL * d.n * d.c; nc += gridDim.y) {
-        const int c = int(nc % d.c);
-        const long long n = nc / d.c;
-        __syncthreads();  // the previous channel's weights are no longer read
-        for (int e = threadIdx.x; e < d.k * d.rs; e += blockDim.x)
-            ws[e] = w[(1LL * (e / d.rs) * d.c + c) * d.rs + e % d.rs];
-        __syncthreads();
-        for (int col = threadIdx.x; col < d.w; col += blockDim.x) {
-            const int wp = col + d.pad_left, j0 = wp % d.stride, qmax = wp / d.stride;
-            float acc = 0.f;
-            for (int k = 0; k < d.k; ++k) {
-                const float* dyk = dy + (n * d.k + k) * d.pq;
-                const float* wk = ws + k * d.rs;
-                for (int i = i0, p = pmax; i < d.r && p >= 0; i += d.stride, --p) {
-                    if (p >= d.p) continue;  // past the last window
-                    for (int j = j0, q = qmax; j < d.s && q >= 0; j += d.stride, --q) {
-                        if (q >= d.q) continue;
-                        acc = fmaf(dyk[p * d.q + q], wk[i * d.s + j], acc);
-                    }
-                }
-            }
-            dx[((n * d.c + c) * d.h + row) * d.w + col] = acc;
-        }
-    }
-}
-
 // Backward-data as one implicit GEMM per stride phase.  A dx pixel with padded position
 // (hp, wp) = (a + stride*th', b + stride*tw') (phase a = hp % stride, b = wp % stride) reads
 // taps i = a + stride*u, j = b + stride*v from dy at p = hp/stride - u, q = wp/stride - v.
 // So for a fixed phase, dx[c][pixel] = sum over (k, u, v) of W_ab[c][(k,u,v)] times
 // dy[n, k, p - u, q - v]: a GEMM with M = C, N = the phase's pixels, K = K * U_a * V_b,
 // whose B tile is gathered from dy (0 outside it).  blockIdx.z is the phase.  The sum
-// runs k, then u, then v ascending, one fmaf chain: the same bits as the gather kernels.
+// runs k, then u, then v ascending, one fmaf chain, like the gather kernel.
 template <class C>
 __global__ void __launch_bounds__(C::THREADS)
 conv_backward_data_gemm_kernel(Dims d, const float* __restrict__ dy, const float* __restrict__ w,
@@ -555,7 +520,7 @@ void conv2d_backward_data_cuda(const Conv2dShape& sh, const float* dy, const flo
     check_int_range(sh);
     const Dims d = dims_of(sh);
     // One GEMM per stride phase when the grid fits (every dx pixel belongs to exactly one
-    // phase, so every element is written); else the row-blocked gather.
+    // phase, so every element is written); else the plain gather.
     const long long most = 1LL * sh.n * tile::ceil_div(sh.h, sh.stride) * tile::ceil_div(sh.w, sh.stride);
     if (sh.stride <= 64 && tile::ceil_div(most, tile::Small::BN) < (1LL << 31) && tile::ceil_div(sh.c, 16) <= 65535) {
         switch (pick_cfg(sh.c)) {
@@ -565,15 +530,8 @@ void conv2d_backward_data_cuda(const Conv2dShape& sh, const float* dy, const flo
         }
         return;
     }
-    const size_t smem = size_t(sh.k) * d.rs * sizeof(float);
-    if (smem <= 48 * 1024 && sh.h <= 2147483647) {
-        const int threads = int(std::min<long long>(256, tile::ceil_div(sh.w, 32) * 32));
-        const unsigned gy = unsigned(std::min<long long>(1LL * sh.n * sh.c, 65535));
-        conv_backward_data_rows_kernel<<<dim3(unsigned(sh.h), gy), threads, smem, stream>>>(d, dy, w, dx);
-    } else {  // weights too large for shared memory: the plain gather
-        const long long total = conv2d_x_size(sh);
-        conv_backward_data_kernel<<<grid_1d(total, 256), 256, 0, stream>>>(d, dy, w, dx, total);
-    }
+    const long long total = conv2d_x_size(sh);  // beyond the GEMM's grid: the plain gather
+    conv_backward_data_kernel<<<grid_1d(total, 256), 256, 0, stream>>>(d, dy, w, dx, total);
     CUDA_CHECK_LAUNCH();
 }
 

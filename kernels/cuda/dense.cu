@@ -102,7 +102,7 @@ gemv_warp_kernel(int M, int N, int K, View A, View B, float* __restrict__ C, lon
 // the reduction, then a fixed shared-memory tree: 64 blocks instead of 8 busy warps.
 constexpr int kGemvBlock = 128;
 __global__ void __launch_bounds__(kGemvBlock)
-gemv_block_kernel(int M, int N, int K, View A, View B, float* __restrict__ C, long long ldc,
+gemv_block_kernel(int N, int K, View A, View B, float* __restrict__ C, long long ldc,
                   const float* __restrict__ bias) {
     __shared__ float part[kGemvBlock];
     const int m = int(blockIdx.x / N), n = int(blockIdx.x % N);
@@ -115,7 +115,6 @@ gemv_block_kernel(int M, int N, int K, View A, View B, float* __restrict__ C, lo
         __syncthreads();
     }
     if (threadIdx.x == 0) C[m * ldc + n] = bias ? part[0] + bias[n] : part[0];
-    (void)M;
 }
 
 // Tile height by M (the batch for forward and dx): batch 1 should not run 64-row tiles.
@@ -126,7 +125,7 @@ void launch_sgemm(int M, int N, int K, View A, View B, float* C, long long ldc, 
     // batch 128 for a 4500-long K): a warp per output is faster.
     const long long tiles = tile::ceil_div(N, tile::Large::BN) * tile::ceil_div(M, tile::Large::BM);
     if (1LL * M * N <= 1024 && K >= 1024) {
-        gemv_block_kernel<<<unsigned(M * N), kGemvBlock, 0, st>>>(M, N, K, A, B, C, ldc, bias);
+        gemv_block_kernel<<<unsigned(M * N), kGemvBlock, 0, st>>>(N, K, A, B, C, ldc, bias);
         CUDA_CHECK_LAUNCH();
         return;
     }
