@@ -4,7 +4,8 @@
 #pragma once
 #include <omp.h>
 
-#include <CLI/CLI.hpp>
+#include "apps/cli.h"
+#include "core/atomic_file.h"
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -61,7 +62,7 @@ public:
         cmd_->add_option("--seed", seed_, "seed of the random windows")->default_val(seed_);
         cmd_->add_option("--batch", batch_, "windows in the batch rows")->default_val(batch_)->check(CLI::Range(2, 4096));
         cmd_->add_option("--resolutions", resolutions_, "image sides N")->delimiter(',')->default_str("1500,64");
-        cmd_->add_option("--min-time", min_time_, "seconds of runs per figure, at least")->default_val(min_time_);
+        cmd_->add_option("--min-time", min_time_, "seconds of runs per figure, at least")->default_val(min_time_)->check(positive(3600));
         cmd_->add_option("--dump-window", dump_, "write the batch-1 window as text (t_us size dir per line) and exit");
         cmd_->add_flag("--json", json_, "print one JSON object on stdout (the table goes to stderr)");
     }
@@ -135,12 +136,12 @@ private:
     }
 
     int dump_window(const std::vector<WindowPacket>& w, uint32_t length_us) const {
-        std::ofstream f(dump_);
-        f << "# flowpic-bench window: seed " << seed_ << " packets " << w.size() << " length_us " << length_us
-          << "\n# t_us size dir\n";
-        for (const auto& p : w) f << p.t_us << ' ' << p.size << ' ' << int(p.dir) << '\n';
-        f.close();
-        if (!f) throw input_error(dump_, "cannot write");
+        check_outputs({}, {{"--dump-window", dump_}});
+        AtomicFile f(dump_);
+        std::fprintf(f.get(), "# flowpic-bench window: seed %llu packets %zu length_us %u\n# t_us size dir\n",
+                     (unsigned long long)seed_, w.size(), length_us);
+        for (const auto& p : w) std::fprintf(f.get(), "%u %u %d\n", unsigned(p.t_us), unsigned(p.size), int(p.dir));
+        f.commit();
         return 0;
     }
 

@@ -5,7 +5,7 @@
 #pragma once
 #include <omp.h>
 
-#include <CLI/CLI.hpp>
+#include "apps/cli.h"
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -65,7 +65,7 @@ public:
             ->default_val(mode_)->check(CLI::IsMember({"forward", "train"}));
         cmd_->add_option("--iters", iters_, "timed iterations, at most")->default_val(iters_)->check(CLI::Range(1, 100000));
         cmd_->add_option("--max-seconds", max_seconds_, "stop timing after this long (once 3 iterations ran)")
-            ->default_val(max_seconds_);
+            ->default_val(max_seconds_)->check(positive(86400));
         cmd_->add_option("--backend", backend_, "avx2 or scalar (the reference)")
             ->default_val(backend_)->check(CLI::IsMember({"avx2", "scalar"}));
         cmd_->add_option("--classes", classes_, "classes K")->default_val(classes_)->check(CLI::Range(2, 1000));

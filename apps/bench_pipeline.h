@@ -14,7 +14,7 @@
 // Each figure is the median of timed runs after a warm-up, timed on the host after the
 // result is back (training reads the loss every step), so it covers everything a user waits for.
 #pragma once
-#include <CLI/CLI.hpp>
+#include "apps/cli.h"
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -68,7 +68,7 @@ public:
             ->default_val(train_batch_)->check(CLI::Range(0, 65536));
         cmd_->add_option("--infer-batch", infer_batch_, "images per inference batch (0 skips it)")
             ->default_val(infer_batch_)->check(CLI::Range(0, 65536));
-        cmd_->add_option("--b1-samples", b1_samples_, "batch-1 windows timed (0 skips them)")->default_val(b1_samples_);
+        cmd_->add_option("--b1-samples", b1_samples_, "batch-1 windows timed (0 skips them)")->default_val(b1_samples_)->check(number_in(0, 1e6));
         cmd_->add_option("--iters", iters_, "timed training/inference iterations")->default_val(iters_)->check(CLI::Range(1, 100000));
         add_device_flag(cmd_, device_);
         cmd_->add_option("--input", input_, "sparse: conv1 straight from the packets; dense: bin images first")

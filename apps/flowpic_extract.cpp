@@ -27,7 +27,7 @@ const char* kFooter =
     "  flowpic-extract capture.pcap --csv packets.csv --relative-time --direction\n"
     "  flowpic-extract data/ --flows flows.tsv --label-from-dir     # walks data/ recursively\n"
     "  tcpdump -w - -i eth0 | flowpic-extract - --flows - --skip-dns\n"
-    "  flowpic-extract big.pcapng --flows /dev/null --json         # just the counts, as JSON\n"
+    "  flowpic-extract big.pcapng --json -q                         # just the counts, as JSON\n"
     "\nOutputs:\n"
     "  --csv: Timestamp,SourceIP,SourcePort,DestinationIP,DestinationPort,Protocol,Size\n"
     "         [,RelativeTime][,Direction][,Label]   (Timestamp: epoch seconds, 9 decimals;\n"
@@ -35,7 +35,8 @@ const char* kFooter =
     "  --flows: proto src sport dst dport packets_fwd bytes_fwd packets_rev bytes_rev first_ts\n"
     "         last_ts [label]   (fwd = client->server; bytes = sums of IP total lengths);\n"
     "         rows appear as flows end (idle/active timeout, end of each capture).\n"
-    "  Outputs are written to a temp file and renamed when complete; '-' is stdout.\n"
+    "  Outputs are written to a temp file and renamed when complete; '-' is stdout; a\n"
+    "  device or FIFO is written in place; an output that is also an input is refused.\n"
     "\nFlows end after --idle-timeout seconds without a packet (default 120), are cut every\n"
     "--active-timeout seconds (default 3600), never span two captures, and at most --max-flows\n"
     "are tracked at once (the least recently active is ended early; memory stays bounded).\n"
@@ -157,11 +158,11 @@ int main(int argc, char** argv) {
     app.add_flag("--skip-empty-tcp", o.extract.skip_empty_tcp, "drop TCP segments without payload (the seed's filter)");
     app.add_flag("--skip-dns", o.extract.skip_dns, "drop DNS and mDNS packets (port 53 or 5353)");
     app.add_option("--idle-timeout", o.extract.flows.idle_timeout_s, "seconds without a packet that end a flow")
-        ->default_val(120.0)->check(CLI::PositiveNumber);
+        ->default_val(120.0)->check(positive(kMaxFlowTimeoutS));
     app.add_option("--active-timeout", o.extract.flows.active_timeout_s, "a flow longer than this is cut (seconds)")
-        ->default_val(3600.0)->check(CLI::PositiveNumber);
+        ->default_val(3600.0)->check(positive(kMaxFlowTimeoutS));
     app.add_option("--max-flows", o.extract.flows.max_flows, "flows tracked at once (bounds memory)")
-        ->default_val(size_t(1) << 20)->check(CLI::PositiveNumber);
+        ->default_val(size_t(1) << 20)->check(number_in(1, double(kMaxTrackedFlows)));
     app.add_flag("--keep-going", o.extract.keep_going, "report a bad capture and go on with the others");
     app.add_flag("--json", o.json, "print the summary (counts, skip reasons, speed) as JSON on stdout");
     app.add_flag("-q,--quiet", o.quiet, "no progress or summary on stderr");
@@ -173,6 +174,7 @@ int main(int argc, char** argv) {
             throw UsageError("--relative-time and --direction add columns to --csv; give --csv FILE");
         o.extract.progress = !o.quiet;
         std::vector<std::string> captures = expand_capture_inputs(o.inputs);
+        check_outputs(captures, {{"--csv", o.csv}, {"--flows", o.flows}});
         // Outputs are opened before reading so an unwritable path fails fast.
         std::unique_ptr<AtomicFile> csv, flows;
         if (!o.csv.empty()) csv = std::make_unique<AtomicFile>(o.csv);

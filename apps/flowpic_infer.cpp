@@ -4,12 +4,14 @@
 //   CAPTURE...|DIR          captures, windowed as the model says (apps/infer_captures.h)
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "apps/cli.h"
 #include "apps/device_flag.h"
 #include "apps/infer_captures.h"
 #include "apps/infer_eval.h"
+#include "apps/infer_settings.h"
 #include "apps/window_flags.h"
 #include "core/atomic_file.h"
 #include "core/progress.h"
@@ -42,10 +44,10 @@ const char* kFooter =
     "\nExamples:\n"
     "  flowpic-infer --model model.safetensors --images out/np/X.npy\n"
     "  flowpic-infer --model model.safetensors --images X.npy --json | jq .predictions[0]\n"
-    "  flowpic-infer --model model.safetensors --data ds.flowpic --eval --confusion-png cm.png\n"
-    "  flowpic-infer --model model.safetensors --data ds.flowpic --eval --json | jq .macro_f1\n"
+    "  flowpic-infer --model model.safetensors --data ds.fpd --eval --confusion-png cm.png\n"
+    "  flowpic-infer --model model.safetensors --data ds.fpd --eval --json | jq .macro_f1\n"
     "  flowpic-infer --model model.safetensors captures/ --output windows.csv --flows-summary flows.csv\n"
-    "  flowpic-infer --model model.safetensors --data ds.flowpic --eval --device cuda   # batch 1 via a CUDA graph\n"
+    "  flowpic-infer --model model.safetensors --data ds.fpd --eval --device cuda   # batch 1 via a CUDA graph\n"
     "\nOutput CSV headers (classes in the model's label order):\n"
     "  --images:  index,class,p_<class>...\n"
     "  captures:  capture,proto,src,sport,dst,dport,view,window_start,packets,class,p_<class>...\n"
@@ -59,6 +61,24 @@ const char* kFooter =
     "lists are copied to the device (--images uploads the dense images it is given).\n"
     "Environment: FLOWPIC_CPU=scalar runs the scalar reference kernels instead of AVX2.\n"
     "\nExit codes: 0 success, 1 bad input (one line on stderr naming the file), 2 usage error.\n";
+
+// The pixel values the model's binning makes: "0 or 1" for binary pixels, "0, 50 or 200"
+// for grey, whole numbers >= 0 for counts.  Images from elsewhere that break it (count
+// images given to a binary model) are classified, with a warning: they are not what the
+// model learnt from.
+struct PixelRule {
+    BinningOptions b;
+    bool ok(float v) const {
+        if (b.direction == Direction::grey) return v == 0.f || v == 50.f || v == 200.f;
+        if (b.values == ValueMode::binary) return v == 0.f || v == 1.f;
+        return v >= 0.f && v == std::floor(v);
+    }
+    const char* says() const {
+        if (b.direction == Direction::grey) return "grey pixels (0, 50 or 200)";
+        if (b.values == ValueMode::binary) return "binary pixels (0 or 1)";
+        return "packet counts (whole numbers >= 0)";
+    }
+};
 
 int run_images(const std::string& model_path, const std::string& images, const std::string& output, int batch,
                const std::string& device, bool json, bool quiet) {
@@ -76,6 +96,10 @@ int run_images(const std::string& model_path, const std::string& images, const s
                                       std::to_string(w) + " but the model " + model_path + " expects " +
                                       std::to_string(spec.channels) + " x " + std::to_string(spec.resolution) +
                                       " x " + std::to_string(spec.resolution));
+    std::optional<PixelRule> rule;
+    if (m.info.metadata.count("binning")) rule = PixelRule{model_binning(m, model_path)};
+    uint64_t off_rule = 0, first_off = 0;
+    float first_value = 0;
     auto be = backend_for(device);
     m.net->to(be->memory());
     check_batch_fits(*m.net, *be, batch, /*training=*/false);
@@ -93,6 +117,13 @@ int run_images(const std::string& model_path, const std::string& images, const s
         for (size_t i = 0; i < input.size(); ++i)
             if (!std::isfinite(input[i]))
                 throw input_error(images, "image " + std::to_string(first + i / per_image) + " holds NaN or infinity");
+        if (rule)
+            for (size_t r = 0; r < rows; ++r)
+                for (size_t i = r * per_image; i < (r + 1) * per_image; ++i)
+                    if (!rule->ok(input[i])) {
+                        if (off_rule++ == 0) first_off = first + r, first_value = input[i];
+                        break;
+                    }
         on_backend.copy_from(input);  // dense images: the one path that uploads images
         const Tensor& logits = m.net->forward(*be, on_backend, kInference);
         batch_probs.reshape(logits.shape());
@@ -101,6 +132,12 @@ int run_images(const std::string& model_path, const std::string& images, const s
         progress.update(first + rows);
     }
     progress.finish(n);
+    if (off_rule)
+        std::fprintf(stderr,
+                     "flowpic-infer: warning: %s: %llu of %llu images hold values the model's binning never makes "
+                     "(image %llu has %g; %s was trained on %s): predictions on them are not to be trusted\n",
+                     images.c_str(), (unsigned long long)off_rule, (unsigned long long)n, (unsigned long long)first_off,
+                     double(first_value), model_path.c_str(), rule->says());
     auto argmax = [&](uint64_t i) { return argmax_row(probs.data() + i * k, k); };
     if (json) {
         nlohmann::json preds = nlohmann::json::array();
@@ -145,7 +182,7 @@ int main(int argc, char** argv) {
     app.add_option("--confusion-csv", confusion_csv, "--eval: write the confusion matrix as CSV");
     app.add_option("--confusion-png", confusion_png, "--eval: write the confusion matrix as a PNG heat map");
     app.add_option("--latency-samples", latency_samples, "--eval: batch-1 passes timed (0 = none)")
-        ->default_val(latency_samples);
+        ->default_val(latency_samples)->check(number_in(0, 1e6));
     app.add_option("--flows-summary", flows_summary, "captures: write the per-flow summary CSV");
     app.add_flag("--override-prep", override_prep, "captures: window flags override the model's prep metadata");
     app.add_option("--output", output, "CSV of predictions, or the --eval report (- for stdout)")->default_val(output);
@@ -167,6 +204,13 @@ int main(int argc, char** argv) {
             for (const auto& name : prep_flag_names())
                 if (app.count(name)) throw UsageError(name + " is for captures");
         }
+        std::vector<std::string> read = {model_path};
+        for (const auto* in : {&images, &data}) if (!in->empty()) read.push_back(*in);
+        read.insert(read.end(), inputs.begin(), inputs.end());
+        check_outputs(read, {{"--output", json ? "" : output},
+                             {"--flows-summary", flows_summary},
+                             {"--confusion-csv", confusion_csv},
+                             {"--confusion-png", confusion_png}});
         if (!images.empty()) return run_images(model_path, images, output, batch, device, json, quiet);
         if (!data.empty()) {
             EvalRequest r;

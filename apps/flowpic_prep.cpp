@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     g = "Split";
     app.add_option("--split", split, "train,validation,test fractions, grouped by capture, stratified by class")
         ->default_val(split)->group(g);
-    app.add_option("--seed", opt.seed, "seed of the split")->default_val(1)->check(CLI::NonNegativeNumber)->group(g);
+    app.add_option("--seed", opt.seed, "seed of the split")->default_val(1)->check(non_negative())->group(g);
     binning.add_to(app);
     app.add_flag("--json", json, "print the report (or --stats) as JSON on stdout");
     app.add_flag("-q,--quiet", quiet, "no progress or report on stderr");
@@ -132,6 +132,9 @@ int main(int argc, char** argv) {
                                                      : throw UsageError("no label source: give --label, --label-from-dir, "
                                                                         "--label-map or --labels");
         std::vector<std::string> captures = expand_capture_inputs(inputs);
+        std::vector<std::string> read = captures;
+        if (!label_map.empty()) read.push_back(label_map);
+        check_outputs(read, {{"-o", out}});
         PrepReport r = prepare_dataset(captures, labels, opt, out);
         if (quiet)  // captures left out are never silent, even with -q
             for (const auto& [path, l] : r.not_labelled)

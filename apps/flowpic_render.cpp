@@ -63,8 +63,8 @@ std::string file_stem(const Item& it) {
 class Renderer {
 public:
     Renderer(const BinningOptions& b, std::string png_dir, std::string npy_dir, std::string npy_dataset, NpyDtype dtype,
-             int png_scale)
-        : b_(b), png_dir_(std::move(png_dir)), npy_dir_(std::move(npy_dir)), ds_dir_(std::move(npy_dataset)),
+             int png_scale, OutputBatch& written)
+        : written_(written), b_(b), png_dir_(std::move(png_dir)), npy_dir_(std::move(npy_dir)), ds_dir_(std::move(npy_dataset)),
           dtype_(dtype), image_(image_size(b)) {
         png_.scale = png_scale;
         for (const auto* d : {&png_dir_, &npy_dir_, &ds_dir_})
@@ -78,11 +78,19 @@ public:
     void render(const Item& it) {
         bin_dense_ref(&it.packets, 1, b_, image_.data());
         const int c = channels(b_), n = b_.resolution;
-        if (!png_dir_.empty()) write_flowpic_png(png_dir_ + "/" + file_stem(it) + ".png", image_.data(), c, n, png_);
+        if (!png_dir_.empty()) {
+            std::string path = png_dir_ + "/" + file_stem(it) + ".png";
+            write_flowpic_png(path, image_.data(), c, n, png_);
+            written_.add(path);
+        }
         if (!npy_dir_.empty() || x_) {
             convert();
             NpyShape shape{uint64_t(c), uint64_t(n), uint64_t(n)};
-            if (!npy_dir_.empty()) write_npy(npy_dir_ + "/" + file_stem(it) + ".npy", dtype_, shape, raw_.data());
+            if (!npy_dir_.empty()) {
+                std::string path = npy_dir_ + "/" + file_stem(it) + ".npy";
+                write_npy(path, dtype_, shape, raw_.data());
+                written_.add(path);
+            }
             if (x_) x_->append_raw(raw_.data(), 1);
         }
         y_.push_back(int64_t(it.label));
@@ -93,11 +101,15 @@ public:
     void finish(const std::vector<std::string>& classes) {
         if (!x_) return;
         x_->finish();
+        written_.add(ds_dir_ + "/X.npy");
         write_npy(ds_dir_ + "/y.npy", NpyShape{uint64_t(y_.size())}, y_.data());
+        written_.add(ds_dir_ + "/y.npy");
         write_npy(ds_dir_ + "/split.npy", NpyShape{uint64_t(split_.size())}, split_.data());
+        written_.add(ds_dir_ + "/split.npy");
         std::string names;
         for (const auto& n : classes) names += n + "\n";
         write_file_atomic(ds_dir_ + "/classes.txt", names.data(), names.size());
+        written_.add(ds_dir_ + "/classes.txt");
     }
     size_t count() const { return count_; }
 
@@ -117,6 +129,7 @@ private:
         }
     }
 
+    OutputBatch& written_;
     BinningOptions b_;
     std::string png_dir_, npy_dir_, ds_dir_;
     NpyDtype dtype_;
@@ -137,11 +150,14 @@ NpyDtype pick_dtype(const std::string& s, const BinningOptions& b) {
     throw UsageError("--npy-dtype: invalid value '" + s + "' (expected auto, u8, u16 or f32)");
 }
 
+// A dataset file by its name or its magic: a damaged .fpd then gets the dataset
+// reader's error, not "not a capture".
 bool is_dataset_file(const std::string& path) {
+    if (path.size() > 4 && path.compare(path.size() - 4, 4, ".fpd") == 0) return true;
     std::ifstream f(path, std::ios::binary);
-    char magic[8] = {};
-    f.read(magic, 8);
-    return f.gcount() == 8 && std::string(magic, 8) == "FLOWPICD";
+    char magic[7] = {};
+    f.read(magic, 7);
+    return f.gcount() == 7 && std::string(magic, 7) == "FLOWPIC";
 }
 
 }  // namespace
@@ -161,10 +177,11 @@ int main(int argc, char** argv) {
     app.add_option("--npy", npy_dir, "write one .npy (C x N x N) per window into DIR");
     app.add_option("--npy-dataset", npy_dataset, "write X.npy, y.npy, split.npy, classes.txt into DIR");
     app.add_option("--npy-dtype", dtype_name, "auto (u8 for binary/grey, else u16), u8, u16 or f32")->default_val(dtype_name);
-    app.add_option("--limit", limit, "at most N windows per class (0 = all)")->default_val(0);
+    app.add_option("--limit", limit, "at most N windows per class (0 = all)")->default_val(0)->check(non_negative());
     app.add_option("--split", split_name_filter, "only windows of this split: train, val, test or all")
         ->default_val(split_name_filter);
-    app.add_option("--scale", scale, "PNG pixels per bin (0 = automatic, pictures up to 512 px)")->default_val(0);
+    app.add_option("--scale", scale, "PNG pixels per bin (0 = automatic, pictures up to 512 px; at most 64)")
+        ->default_val(0)->check(number_in(0, 64));
     binning.add_to(app);
     wf.add_to(app);
     app.add_flag("--json", json, "print a summary as JSON on stdout");
@@ -182,13 +199,26 @@ int main(int argc, char** argv) {
                            : throw UsageError("--split: invalid value '" + split_name_filter + "' (expected train, val, test or all)");
         // The input is opened before any output directory is created: a bad input leaves nothing.
         std::unique_ptr<DatasetReader> ds;
-        if (inputs.size() == 1 && is_dataset_file(inputs[0])) ds = std::make_unique<DatasetReader>(inputs[0]);
+        if (inputs.size() == 1 && is_dataset_file(inputs[0])) {
+            ds = std::make_unique<DatasetReader>(inputs[0]);
+            std::vector<std::string> flags = prep_flag_names();
+            flags.push_back("--keep-going");
+            for (const auto& name : flags)
+                if (app.count(name))
+                    throw UsageError(name + " cuts windows from captures, but " + inputs[0] +
+                                     " is a dataset whose windows are already cut: leave it out");
+        }
         std::vector<std::string> captures;
         if (!ds) {
             wf.finalize();
             captures = expand_capture_inputs(inputs);
         }
-        Renderer r(b, png_dir, npy_dir, npy_dataset, dtype, scale);
+        if (scale > 0 && scale * b.resolution > 16384)
+            throw UsageError("--scale " + std::to_string(scale) + " at resolution " + std::to_string(b.resolution) +
+                             " makes PNGs wider than 16384 pixels");
+        OutputBatch written;  // a run that fails midway takes its files back
+        return written.guard([&] {
+        Renderer r(b, png_dir, npy_dir, npy_dataset, dtype, scale, written);
         std::map<uint32_t, size_t> per_class;
         std::vector<std::string> classes;
         auto wanted = [&](uint32_t label, uint8_t split) {
@@ -228,6 +258,8 @@ int main(int argc, char** argv) {
         if (json)
             std::printf("%s\n", nlohmann::json{{"windows", r.count()}, {"binning", binning_json(b)}, {"classes", classes}}
                                     .dump().c_str());
+        written.commit();
         return 0;
+        });
     });
 }

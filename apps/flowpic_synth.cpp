@@ -30,11 +30,11 @@ int main(int argc, char** argv) {
     bool quiet = false, json = false;
     app.add_option("--out", opt.out_dir, "output directory (created if missing)")->required();
     app.add_option("--flows-per-class", opt.flows_per_class, "flows (files) per class")
-        ->default_val(opt.flows_per_class);
-    app.add_option("--seed", opt.seed, "random seed")->default_val(opt.seed);
+        ->default_val(opt.flows_per_class)->check(number_in(1, double(kSynthMaxFlowsPerClass)));
+    app.add_option("--seed", opt.seed, "random seed")->default_val(opt.seed)->check(non_negative());
     app.add_option("--duration", opt.mean_duration_s,
                    "mean flow duration in seconds (each flow lasts 4/7..10/7 of it), at most 3600")
-        ->default_val(opt.mean_duration_s);
+        ->default_val(opt.mean_duration_s)->check(positive(kSynthMaxDurationS));
     app.add_option("--classes", classes, "comma-separated subset of chat,file,voip,video,browsing");
     app.add_option("--mix", opt.mix_path,
                    "also write one capture holding every generated flow, interleaved in time "

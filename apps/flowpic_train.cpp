@@ -7,6 +7,7 @@
 #include "apps/binning_flags.h"
 #include "apps/cli.h"
 #include "core/error.h"
+#include "core/line_log.h"
 #include "flowpic/dataset_file.h"
 #include "apps/device_flag.h"
 #include "kernels/cuda/device.h"
@@ -57,18 +58,18 @@ int main(int argc, char** argv) {
     binning.add_to(app);
     app.add_option("--epochs", cfg.epochs, "epochs")->default_val(40)->check(CLI::Range(1, 100000));
     app.add_option("--batch", cfg.batch, "images per step")->default_val(128)->check(CLI::Range(1, 65536));
-    app.add_option("--lr", cfg.adam.lr, "Adam learning rate")->default_val(1e-3)->check(CLI::PositiveNumber);
-    app.add_option("--seed", cfg.seed, "seed for weights, batch order and dropout")->default_val(1)->check(CLI::NonNegativeNumber);
+    app.add_option("--lr", cfg.adam.lr, "Adam learning rate")->default_val(1e-3)->check(positive());
+    app.add_option("--seed", cfg.seed, "seed for weights, batch order and dropout")->default_val(1)->check(non_negative());
     app.add_option("--class-weights", class_weights, "none, or balanced (n / (classes * n_class), the seed's weighted run)")
         ->default_val(class_weights);
     app.add_option("--best-by", best_by, "keep the model with the best validation loss or accuracy")->default_val(best_by);
     app.add_option("--early-stop", cfg.early_stop, "stop after this many epochs without a better model (0 = off)")
-        ->default_val(0)->check(CLI::NonNegativeNumber);
+        ->default_val(0)->check(non_negative());
     add_device_flag(&app, device);
-    app.add_option("--threads", threads, "CPU threads (0 = all cores)")->default_val(0)->check(CLI::NonNegativeNumber);
+    app.add_option("--threads", threads, "CPU threads (0 = all cores, at most 1024)")->default_val(0)->check(number_in(0, kMaxThreads));
     app.add_option("--metrics", metrics, "append one JSON line per epoch to FILE");
     app.add_option("--checkpoint-every", cfg.checkpoint_every, "write a checkpoint every N epochs")
-        ->default_val(0)->check(CLI::NonNegativeNumber);
+        ->default_val(0)->check(non_negative());
     app.add_option("--checkpoint", checkpoint, "checkpoint file (default: OUTPUT.ckpt)");
     app.add_flag("--resume", resume, "continue from the checkpoint");
     app.add_flag("--json", json, "print a summary as JSON on stdout");
@@ -91,6 +92,11 @@ int main(int argc, char** argv) {
         cfg.progress = !quiet;
         cfg.checkpoint_path = checkpoint.empty() ? out + ".ckpt" : checkpoint;
         if (resume && cfg.checkpoint_every == 0) cfg.checkpoint_every = 1;
+        // Every output is checked before training: a run is never lost to an unwritable
+        // path at its end, and no output may be the dataset (or another output).
+        std::vector<NamedOutput> outputs = {{"-o", out}, {"--metrics", metrics}};
+        if (cfg.checkpoint_every > 0) outputs.push_back({"--checkpoint", cfg.checkpoint_path});
+        check_outputs({data}, outputs);
 
         DatasetReader ds(data);
         if (ds.classes().size() < 2)
@@ -108,9 +114,9 @@ int main(int argc, char** argv) {
         check_batch_fits(net, *be, cfg.batch, /*training=*/true);
         Trainer trainer(*be, net, ds, b, cfg);
         if (resume) trainer.resume_from(cfg.checkpoint_path);
-        std::FILE* mf = nullptr;
-        if (!metrics.empty() && !(mf = std::fopen(metrics.c_str(), "a")))
-            throw input_error(metrics, "cannot open the metrics file for appending");
+        std::unique_ptr<LineLog> metrics_log;
+        if (!metrics.empty()) metrics_log = std::make_unique<LineLog>(metrics);
+        std::string metrics_error;  // a failed metrics write does not stop training
         if (!quiet)
             std::fprintf(stderr, "training %s (%zu parameters) on %s: %s, %s backend, %d threads\n", arch.c_str(),
                          net.parameter_count(), data.c_str(), format_options(b).c_str(), be->name().c_str(),
@@ -121,18 +127,22 @@ int main(int argc, char** argv) {
                 if (r.has_val) std::fprintf(stderr, " | val loss %.4f acc %.3f", r.val_loss, r.val_accuracy);
                 std::fprintf(stderr, " | %.1f s, %.0f images/s%s\n", r.seconds, r.images_per_s, r.best ? "  *best" : "");
             }
-            if (mf) {
+            if (metrics_log) {
                 nlohmann::json j{{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"train_accuracy", r.train_accuracy},
                                  {"seconds", r.seconds}, {"images_per_s", r.images_per_s}, {"best", r.best}};
                 if (r.has_val) {
                     j["val_loss"] = r.val_loss;
                     j["val_accuracy"] = r.val_accuracy;
                 }
-                std::fprintf(mf, "%s\n", j.dump().c_str());
-                std::fflush(mf);
+                try {
+                    metrics_log->append(j.dump());
+                } catch (const InputError& e) {
+                    metrics_error = e.what();
+                    std::fprintf(stderr, "flowpic-train: %s; training goes on without metrics\n", e.what());
+                    metrics_log.reset();
+                }
             }
         });
-        if (mf) std::fclose(mf);
         trainer.restore_best();
         nlohmann::json binning_meta = binning_json(b);
         save_model(out, net, ds.classes(),
@@ -149,6 +159,7 @@ int main(int argc, char** argv) {
             std::printf("%s\n", nlohmann::json{{"model", out}, {"best_epoch", trainer.best_epoch()},
                                                {"epochs", trainer.epochs_done()}, {"stopped_early", trainer.stopped_early()}}
                                     .dump().c_str());
+        if (!metrics_error.empty()) throw InputError(metrics_error + " (the model was written; the metrics file is incomplete)");
         return 0;
     });
 }

@@ -81,15 +81,6 @@ inline bool parse_prep(const std::string& prep_json, const std::string& path, Wi
     return true;
 }
 
-// The flags of WindowFlags that are preparation settings (not --keep-going).
-inline const std::vector<std::string>& prep_flag_names() {
-    static const std::vector<std::string> names = {"--flows",     "--window",         "--overlap",
-                                                   "--min-packets", "--min-span",     "--clip-sizes",
-                                                   "--skip-empty-tcp", "--skip-dns",  "--idle-timeout",
-                                                   "--active-timeout", "--max-flows"};
-    return names;
-}
-
 // Applies the precedence above.  wf must be finalize()d.  Returns a note for stderr
 // ("" when nothing to say).
 inline std::string resolve_prep(const LoadedModel& m, const std::string& path, CLI::App& app, const WindowFlags& wf,

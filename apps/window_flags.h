@@ -3,11 +3,23 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
+#include "apps/cli.h"
 #include "flowpic/windowing.h"
 #include "pcap/extractor.h"
 
 namespace flowpic {
+
+// The flags that change how windows are cut (every one but --keep-going): a dataset file
+// or a model already fixes them.
+inline const std::vector<std::string>& prep_flag_names() {
+    static const std::vector<std::string> names = {"--flows",     "--window",         "--overlap",
+                                                   "--min-packets", "--min-span",     "--clip-sizes",
+                                                   "--skip-empty-tcp", "--skip-dns",  "--idle-timeout",
+                                                   "--active-timeout", "--max-flows"};
+    return names;
+}
 
 struct WindowFlags {
     std::string flows = "uni";
@@ -19,24 +31,24 @@ struct WindowFlags {
         const char* g = "Windows";
         app.add_option("--flows", flows, "uni: each direction its own flow (the authors); bi: both directions, tagged (the seed)")
             ->default_val(flows)->group(g);
-        app.add_option("--window", windows.window_s, "window length in seconds")->default_val(60.0)->group(g);
+        app.add_option("--window", windows.window_s, "window length in seconds")->default_val(60.0)->check(number_in(0.001, 4294))->group(g);
         app.add_option("--overlap", windows.overlap, "overlap of consecutive windows, fraction 0..0.9")
-            ->default_val(0.0)->group(g);
-        app.add_option("--min-packets", windows.min_packets, "fewer packets drop the window")->default_val(10)->group(g);
+            ->default_val(0.0)->check(number_in(0, 0.9))->group(g);
+        app.add_option("--min-packets", windows.min_packets, "fewer packets drop the window")->default_val(10)->check(number_in(1, 4294967295.0))->group(g);
         app.add_option("--min-span", windows.min_span_s,
                        "a window's first-to-last packet time must exceed this (seconds; default window*50/60; 0 = off)")
-            ->check(CLI::NonNegativeNumber)->group(g);
+            ->check(non_negative(4294))->group(g);
         app.add_flag("--clip-sizes", clip, "clip sizes above 1500 to 1500 (default: drop those packets, as the authors)")
             ->group(g);
         g = "Extraction";
         app.add_flag("--skip-empty-tcp", extract.skip_empty_tcp, "drop TCP segments without payload")->group(g);
         app.add_flag("--skip-dns", extract.skip_dns, "drop DNS/mDNS packets (port 53, 5353)")->group(g);
         app.add_option("--idle-timeout", extract.flows.idle_timeout_s, "seconds without a packet that end a flow")
-            ->default_val(120.0)->check(CLI::PositiveNumber)->group(g);
+            ->default_val(120.0)->check(positive(kMaxFlowTimeoutS))->group(g);
         app.add_option("--active-timeout", extract.flows.active_timeout_s, "longest flow, seconds")
-            ->default_val(3600.0)->check(CLI::PositiveNumber)->group(g);
+            ->default_val(3600.0)->check(positive(kMaxFlowTimeoutS))->group(g);
         app.add_option("--max-flows", extract.flows.max_flows, "flows tracked at once")
-            ->default_val(size_t(1) << 20)->check(CLI::PositiveNumber)->group(g);
+            ->default_val(size_t(1) << 20)->check(number_in(1, double(kMaxTrackedFlows)))->group(g);
         app.add_flag("--keep-going", extract.keep_going, "report a bad capture and go on with the others")->group(g);
     }
     // Call after parsing: applies the string flags, validates (UsageError).

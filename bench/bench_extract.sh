@@ -40,7 +40,7 @@ trap 'rm -f "$RESULTS"' EXIT
 if [ -x "$BIN/flowpic-extract" ]; then
     for i in 1 2 3; do
         echo "bench_extract: flowpic-extract run $i/3" >&2
-        "$BIN/flowpic-extract" "$CAPTURE" --flows /dev/null --json -q
+        "$BIN/flowpic-extract" "$CAPTURE" --json -q   # counts only: no output file
     done | $PY -c '
 import json, sys
 size = int(sys.argv[1])

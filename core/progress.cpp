@@ -51,7 +51,10 @@ void Progress::report(uint64_t done, uint64_t items, const char* items_name, boo
     }
     if (items) {
         char buf[96];
-        std::snprintf(buf, sizeof buf, ", %.2f M %s/s", rate / 1e6, items_name);
+        // Scaled to the rate: a small run's 2,400 images/s is not "0.00 M images/s".
+        if (rate >= 1e6) std::snprintf(buf, sizeof buf, ", %.2f M %s/s", rate / 1e6, items_name);
+        else if (rate >= 1e4) std::snprintf(buf, sizeof buf, ", %.1f k %s/s", rate / 1e3, items_name);
+        else std::snprintf(buf, sizeof buf, ", %.0f %s/s", rate, items_name);
         line += buf;
     }
     if (!note_.empty()) line += ", " + note_;

@@ -5,6 +5,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <utility>
+
+#include "core/error.h"
 
 namespace flowpic {
 
@@ -67,7 +71,13 @@ const char* flow_end_name(FlowEnd e) {
 }
 
 FlowTable::FlowTable(FlowTableConfig cfg, EndCallback on_end) : cfg_(cfg), on_end_(std::move(on_end)) {
-    if (cfg_.max_flows < 1) cfg_.max_flows = 1;
+    // !(x > 0) also catches NaN.
+    for (auto [flag, v] : {std::pair{"--idle-timeout", cfg_.idle_timeout_s}, {"--active-timeout", cfg_.active_timeout_s}})
+        if (!(v > 0) || v > kMaxFlowTimeoutS)
+            throw UsageError(std::string(flag) + ": must be a number of seconds > 0 and at most " +
+                             std::to_string(int64_t(kMaxFlowTimeoutS)) + " (a year)");
+    if (cfg_.max_flows < 1 || cfg_.max_flows > kMaxTrackedFlows)
+        throw UsageError("--max-flows: must be in 1.." + std::to_string(kMaxTrackedFlows));
     buckets_.assign(1024, 0);
 }
 

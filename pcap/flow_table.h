@@ -13,6 +13,12 @@
 
 namespace flowpic {
 
+// Timeouts are finite, > 0 and at most a year: in nanoseconds they must fit int64 beside
+// any timestamp.  FlowTable's constructor throws UsageError naming the flag otherwise.
+constexpr double kMaxFlowTimeoutS = 365.0 * 86400;
+// --max-flows: 64 Mi live flows are ~10 GB of table; more is a typo, not a capture.
+constexpr size_t kMaxTrackedFlows = size_t(1) << 26;
+
 struct FlowTableConfig {
     double idle_timeout_s = 120.0;    // no packet for this long ends a flow
     double active_timeout_s = 3600.0; // a flow older than this is ended and a new one begins

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <sys/stat.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/progress.h"
 
@@ -14,7 +15,8 @@ namespace flowpic {
 
 SynthSummary synth_run(const SynthOptions& opt) {
     if (opt.out_dir.empty()) throw UsageError("--out DIR is required");
-    if (opt.flows_per_class == 0) throw UsageError("--flows-per-class must be at least 1");
+    if (opt.flows_per_class == 0 || opt.flows_per_class > kSynthMaxFlowsPerClass)
+        throw UsageError("--flows-per-class must be in 1.." + std::to_string(kSynthMaxFlowsPerClass));
     if (!(opt.mean_duration_s > 0 && opt.mean_duration_s <= kSynthMaxDurationS))
         throw UsageError("--duration must be in (0, 3600] seconds");
     std::vector<SynthClass> classes = opt.classes;
@@ -23,6 +25,8 @@ SynthSummary synth_run(const SynthOptions& opt) {
 
     SynthSummary sum;
     std::vector<std::string> written;
+    OutputBatch batch;  // a run that fails midway takes its captures back
+    return batch.guard([&] {
     const uint64_t total = classes.size() * opt.flows_per_class;
     Progress prog("flowpic-synth", total, "flows", opt.progress);
     for (SynthClass cls : classes) {
@@ -37,6 +41,7 @@ SynthSummary synth_run(const SynthOptions& opt) {
             sum.class_packets[int(cls)] += flow.packets.size();
             ++sum.files;
             written.push_back(path);
+            batch.add(path);
             // Progress looks at the clock once per 16 k calls: call it per packet.
             for (size_t i = 0; i < flow.packets.size(); ++i) prog.update(sum.files, sum.packets);
         }
@@ -49,7 +54,9 @@ SynthSummary synth_run(const SynthOptions& opt) {
         struct stat st;
         if (stat(opt.mix_path.c_str(), &st) == 0) sum.mix_file_bytes = uint64_t(st.st_size);
     }
+    batch.commit();
     return sum;
+    });
 }
 
 }  // namespace flowpic

@@ -52,6 +52,8 @@ uint32_t synth_ip_len(const SynthFlow& f, const SynthPacket& p);
 // 120..300 s around 210 s), and the largest accepted mean.
 constexpr double kSynthDefaultDurationS = 210.0;
 constexpr double kSynthMaxDurationS = 3600.0;
+// One file per flow: a million per class is already more than a file system likes.
+constexpr uint64_t kSynthMaxFlowsPerClass = 1000000;
 // Timestamps start at 2026-01-01T00:00:00Z plus a per-flow offset below 600 s.
 constexpr int64_t kSynthBaseEpochS = 1767225600;
 

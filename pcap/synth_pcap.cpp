@@ -19,51 +19,27 @@
 
 namespace flowpic {
 
-PcapFileWriter::PcapFileWriter(const std::string& path, int snaplen) : path_(path) {
-    auto slash = path.find_last_of('/');
-    std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-    temp_ = dir + "." + path.substr(dir.size()) + ".tmp.XXXXXX";
-    int fd = mkstemp(temp_.data());
-    if (fd < 0) throw input_error(path_, std::string("cannot create output: ") + std::strerror(errno));
-    mode_t mask = umask(0);  // mkstemp makes 0600; give the usual 0666 & ~umask
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    FILE* f = fdopen(fd, "wb");
-    if (f) std::setvbuf(f, nullptr, _IOFBF, 1 << 20);
+PcapFileWriter::PcapFileWriter(const std::string& path, int snaplen) : out_(path) {
     dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, snaplen, PCAP_TSTAMP_PRECISION_NANO);
-    if (f && dead_) dumper_ = pcap_dump_fopen(dead_, f);
+    // The dumper writes through the AtomicFile's FILE (a pcap_dumper_t is that FILE);
+    // commit() closes it, so pcap_dump_close is never called.
+    if (dead_) dumper_ = pcap_dump_fopen(dead_, out_.get());
     if (!dumper_) {
-        int err = errno;
-        if (f) std::fclose(f); else ::close(fd);
         if (dead_) pcap_close(dead_);
-        unlink(temp_.c_str());
-        throw input_error(path_, std::string("cannot open output: ") + std::strerror(err));
+        throw input_error(path, "cannot start the capture file");
     }
 }
 
 PcapFileWriter::~PcapFileWriter() {
-    if (dumper_) {
-        pcap_dump_close(dumper_);
-        unlink(temp_.c_str());
-    }
     if (dead_) pcap_close(dead_);
 }
 
 uint64_t PcapFileWriter::commit() {
-    FILE* f = pcap_dump_file(dumper_);
-    bool ok = pcap_dump_flush(dumper_) == 0 && !std::ferror(f);
-    int err = errno;
-    if (ok && fsync(fileno(f)) != 0) { ok = false; err = errno; }
-    struct stat st {};
-    if (ok) fstat(fileno(f), &st);
-    pcap_dump_close(dumper_);  // fclose; errors were caught by the flush above
-    dumper_ = nullptr;
-    if (ok && std::rename(temp_.c_str(), path_.c_str()) != 0) { ok = false; err = errno; }
-    if (!ok) {
-        unlink(temp_.c_str());
-        throw input_error(path_, std::string("write failed: ") + std::strerror(err));
-    }
-    return uint64_t(st.st_size);
+    if (pcap_dump_flush(dumper_) != 0 || std::ferror(out_.get()))
+        throw input_error(out_.path(), std::string("write failed: ") + std::strerror(errno));
+    long size = ftell(out_.get());
+    out_.commit();
+    return uint64_t(size < 0 ? 0 : size);
 }
 
 namespace {

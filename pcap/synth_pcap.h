@@ -1,11 +1,13 @@
 // Writing capture files for flowpic-synth: a libpcap dumper (Ethernet, nanosecond
-// timestamps, snaplen 64) on a temp file beside the target, renamed over it on commit,
-// so a file appears whole or not at all.
+// timestamps, snaplen 64) on an AtomicFile, so a file appears whole or not at all and
+// outputs behave like every other tool's (core/output_paths.h).
 #pragma once
 #include <cstdint>
 #include <string>
 
 #include <pcap.h>
+
+#include "core/atomic_file.h"
 
 namespace flowpic {
 
@@ -23,7 +25,7 @@ public:
     uint64_t commit();
 
 private:
-    std::string path_, temp_;
+    AtomicFile out_;
     pcap_t* dead_ = nullptr;
     pcap_dumper_t* dumper_ = nullptr;
 };

@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(snaplen_cut_and_caplen_zero_records) {
     f.add(kT0 + 2, v4, 30);      // cut inside the IP header
     f.add(kT0 + 3, v4, 100);     // caplen > snaplen: libpcap reads it or rejects the file
     write_file(d.path + "/c.pcap", f.bytes);
-    auto r = run_tool("extract", d.path + "/c.pcap --csv /dev/null --json -q");
+    auto r = run_tool("extract", d.path + "/c.pcap --json -q");
     BOOST_TEST_REQUIRE((r.exit_code == 0 || r.exit_code == 1), r.err);
     if (r.exit_code == 1) {
         BOOST_TEST(r.err.find(d.path + "/c.pcap") != std::string::npos, r.err);
