@@ -218,48 +218,48 @@ int main(int argc, char** argv) {
                              " makes PNGs wider than 16384 pixels");
         OutputBatch written;  // a run that fails midway takes its files back
         return written.guard([&] {
-        Renderer r(b, png_dir, npy_dir, npy_dataset, dtype, scale, written);
-        std::map<uint32_t, size_t> per_class;
-        std::vector<std::string> classes;
-        auto wanted = [&](uint32_t label, uint8_t split) {
-            if (split_filter >= 0 && split != split_filter) return false;
-            return limit == 0 || per_class[label]++ < limit;
-        };
-        if (ds) {
-            classes = ds->classes();
-            Progress progress("rendering", ds->window_count(), "windows", !quiet);
-            for (size_t i = 0; i < ds->window_count(); ++i) {
-                DatasetWindow w = ds->window(i);
-                if (!wanted(w.label, w.split)) continue;
-                r.render(Item{classes[w.label], ds->captures()[w.prov.capture], w.prov.capture, w.split, w.label, w.prov.flow_id,
-                              w.prov.view, w.prov.index, w.packets});
-                if ((i & 63) == 0) progress.update(i);
+            Renderer r(b, png_dir, npy_dir, npy_dataset, dtype, scale, written);
+            std::map<uint32_t, size_t> per_class;
+            std::vector<std::string> classes;
+            auto wanted = [&](uint32_t label, uint8_t split) {
+                if (split_filter >= 0 && split != split_filter) return false;
+                return limit == 0 || per_class[label]++ < limit;
+            };
+            if (ds) {
+                classes = ds->classes();
+                Progress progress("rendering", ds->window_count(), "windows", !quiet);
+                for (size_t i = 0; i < ds->window_count(); ++i) {
+                    DatasetWindow w = ds->window(i);
+                    if (!wanted(w.label, w.split)) continue;
+                    r.render(Item{classes[w.label], ds->captures()[w.prov.capture], w.prov.capture, w.split, w.label, w.prov.flow_id,
+                                  w.prov.view, w.prov.index, w.packets});
+                    if ((i & 63) == 0) progress.update(i);
+                }
+                progress.finish(ds->window_count());
+            } else {
+                wf.extract.progress = !quiet;
+                classes = {"capture"};
+                ExtractStats st;
+                std::map<std::string, uint32_t> index_of;
+                for (size_t i = 0; i < captures.size(); ++i) index_of.emplace(captures[i], uint32_t(i));
+                window_captures(captures, wf.extract, wf.windows,
+                                [&](const std::string& capture, Window&& w) {
+                                    if (!wanted(0, kSplitTrain)) return;
+                                    PacketListView v{w.packets.data(), uint32_t(w.packets.size()), w.length_us};
+                                    r.render(Item{"capture", capture, index_of.at(capture), kSplitTrain, 0, w.flow_id,
+                                                  w.view, w.index, v});
+                                },
+                                st);
+                for (const auto& warn : st.warnings) std::fprintf(stderr, "flowpic-render: %s\n", warn.c_str());
             }
-            progress.finish(ds->window_count());
-        } else {
-            wf.extract.progress = !quiet;
-            classes = {"capture"};
-            ExtractStats st;
-            std::map<std::string, uint32_t> index_of;
-            for (size_t i = 0; i < captures.size(); ++i) index_of.emplace(captures[i], uint32_t(i));
-            window_captures(captures, wf.extract, wf.windows,
-                            [&](const std::string& capture, Window&& w) {
-                                if (!wanted(0, kSplitTrain)) return;
-                                PacketListView v{w.packets.data(), uint32_t(w.packets.size()), w.length_us};
-                                r.render(Item{"capture", capture, index_of.at(capture), kSplitTrain, 0, w.flow_id,
-                                              w.view, w.index, v});
-                            },
-                            st);
-            for (const auto& warn : st.warnings) std::fprintf(stderr, "flowpic-render: %s\n", warn.c_str());
-        }
-        r.finish(classes);
-        if (r.count() == 0) std::fprintf(stderr, "flowpic-render: warning: no window to render\n");
-        if (!quiet) std::fprintf(stderr, "rendered %zu windows (%s)\n", r.count(), format_options(b).c_str());
-        if (json)
-            std::printf("%s\n", nlohmann::json{{"windows", r.count()}, {"binning", binning_json(b)}, {"classes", classes}}
-                                    .dump().c_str());
-        written.commit();
-        return 0;
+            r.finish(classes);
+            if (r.count() == 0) std::fprintf(stderr, "flowpic-render: warning: no window to render\n");
+            if (!quiet) std::fprintf(stderr, "rendered %zu windows (%s)\n", r.count(), format_options(b).c_str());
+            if (json)
+                std::printf("%s\n", nlohmann::json{{"windows", r.count()}, {"binning", binning_json(b)}, {"classes", classes}}
+                                        .dump().c_str());
+            written.commit();
+            return 0;
         });
     });
 }
