@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
 
 #include "core/atomic_file.h"
@@ -82,6 +85,29 @@ BOOST_AUTO_TEST_CASE(atomic_file_writes_a_fifo_in_place_and_its_reader_gets_the_
     reader.join();
     BOOST_TEST(got == "through the pipe\n");
     BOOST_TEST(kind_of(fifo) == mode_t(S_IFIFO));
+}
+
+BOOST_AUTO_TEST_CASE(atomic_file_connects_to_a_unix_socket) {
+    TempDir dir;
+    std::string path = dir.path + "/sock";
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    BOOST_REQUIRE(bind(srv, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    BOOST_REQUIRE(listen(srv, 1) == 0);
+    std::string got;
+    std::thread server([&] {
+        int c = accept(srv, nullptr, nullptr);
+        char buf[256];
+        for (ssize_t n; (n = read(c, buf, sizeof buf)) > 0;) got.append(buf, size_t(n));
+        close(c);
+    });
+    write_through(path, "to the socket");
+    server.join();
+    close(srv);
+    BOOST_TEST(got == "to the socket");
+    BOOST_TEST(kind_of(path) == mode_t(S_IFSOCK));
 }
 
 BOOST_AUTO_TEST_CASE(atomic_file_follows_symlinks_and_keeps_them) {
