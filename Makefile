@@ -8,12 +8,25 @@
 
 CXX      ?= g++
 NVCC     ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+
+# SANITIZE=1: everything built with ASan + UBSan (any UB aborts), CPU only, in its own
+# build directory so sanitized and normal objects never mix.  -O1 keeps the suite fast
+# enough while the stacks stay readable.
+ifeq ($(SANITIZE),1)
+BUILD    ?= build-san
+OPT      ?= -O1
+override CUDA := 0
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
 BUILD    ?= build
 ARCH     ?= -march=x86-64-v3
 OPT      ?= -O3
 CXXFLAGS ?= $(OPT) $(ARCH) -g
-CXXFLAGS += -std=c++17 -Wall -Wextra -pthread -fopenmp -MMD -MP -I.
-LDLIBS   += -lpcap -lstb -fopenmp -pthread
+# `override`: a CXXFLAGS or LDLIBS given on the command line (make CXXFLAGS=-O1) replaces
+# the defaults above but still gets what the build cannot do without.
+override CXXFLAGS += -std=c++17 -Wall -Wextra -pthread -fopenmp -MMD -MP -I. $(SAN_FLAGS)
+override LDLIBS   += -lpcap -lstb -fopenmp -pthread
 
 ifeq ($(NVCC),)
 CUDA ?= 0
@@ -30,15 +43,16 @@ endif
 LIB_SRC  := $(wildcard core/*.cpp pcap/*.cpp flowpic/*.cpp nn/*.cpp kernels/cpu/*.cpp)
 CU_SRC   := $(wildcard kernels/cuda/*.cu)
 APP_SRC  := $(wildcard apps/flowpic_*.cpp)
-TEST_SRC := $(wildcard tests/*.cpp)
+# The fuzz harness bodies are ordinary functions: the suite replays tests/fuzz/regress/.
+TEST_SRC := $(wildcard tests/*.cpp tests/fuzz/fuzz_*.cpp)
 
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
 APPS     := $(patsubst apps/flowpic_%.cpp,$(BUILD)/bin/flowpic-%,$(APP_SRC))
 ifeq ($(CUDA),1)
 CU_OBJ   := $(CU_SRC:%.cu=$(BUILD)/obj/%.o)
-CXXFLAGS += -DFLOWPIC_CUDA=1 -I$(CUDA_HOME)/include
-LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
+override CXXFLAGS += -DFLOWPIC_CUDA=1 -I$(CUDA_HOME)/include
+override LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
 else
 CU_OBJ   :=
 endif
@@ -56,7 +70,9 @@ help:
 	@echo "make demo     synthesize captures and run the pipeline on them (out/demo/)"
 	@echo "make bench    benchmarks next to dpkt/scapy/numpy baselines"
 	@echo "make deps     install the Debian packages (as root) or print the apt-get line"
-	@echo "options: CUDA=0 (no CUDA objects), PROFILE=1 (-lineinfo), BUILD=dir"
+	@echo "make fuzz     build the libFuzzer harnesses (clang) and run each FUZZ_S=60 seconds"
+	@echo "options: CUDA=0 (no CUDA objects), PROFILE=1 (-lineinfo), BUILD=dir,"
+	@echo "         SANITIZE=1 (ASan+UBSan, CPU only, into build-san/: make test SANITIZE=1)"
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -80,9 +96,67 @@ $(BUILD)/bin/flowpic-tests: $(TEST_OBJ) $(LIB)
 
 # The suite runs from the repository root (fixtures are found relative to it) and needs
 # the binaries for its command-line tests.
+ifneq ($(SANITIZE),1)
 test: deps
 	@$(MAKE) --no-print-directory all
 	FLOWPIC_BIN=$(BUILD)/bin $(BUILD)/bin/flowpic-tests --color_output=no $(TEST_ARGS)
+else
+# Sanitizer reports go to files, not into the stderr that the CLI tests read, and get
+# exit codes no tool uses (1 is a bad input, 2 a usage error).  Any report file, from
+# the suite or from a tool it ran, fails the run.  The leak checker is on: LSan works in
+# this kind of container (no ptrace needed).
+SAN_LOG := $(abspath $(BUILD))/sanitizer-logs
+SAN_ENV := ASAN_OPTIONS=log_path=$(SAN_LOG)/asan:exitcode=86:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+           UBSAN_OPTIONS=log_path=$(SAN_LOG)/ubsan:exitcode=87:print_stacktrace=1:halt_on_error=1 \
+           LSAN_OPTIONS=exitcode=86
+test: deps
+	@$(MAKE) --no-print-directory all
+	@rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG)
+	@rc=0; FLOWPIC_BIN=$(BUILD)/bin $(SAN_ENV) $(BUILD)/bin/flowpic-tests --color_output=no $(TEST_ARGS) || rc=$$?; \
+	if [ -n "$$(ls -A $(SAN_LOG))" ]; then cat $(SAN_LOG)/*; echo "sanitizer reports: $$(ls $(SAN_LOG) | wc -l) (in $(SAN_LOG))"; exit 1; fi; \
+	exit $$rc
+endif
+
+# libFuzzer harnesses (tests/fuzz/, docs/FUZZING.md): clang with ASan + UBSan, the library
+# sources rebuilt with coverage into $(BUILD)/fuzz/.  Not part of `all` or `test`: the suite
+# replays tests/fuzz/regress/ through the same functions without a fuzzer.
+FUZZ_CXX   ?= clang++
+FUZZ_S     ?= 60
+FUZZ_ARGS  ?=
+FUZZ_DIR   := $(BUILD)/fuzz
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_FLAGS := -O1 -g $(ARCH) -std=c++17 -Wall -Wextra -Wno-unknown-pragmas -pthread -fopenmp -MMD -MP -I. $(FUZZ_SAN)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.cpp)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(FUZZ_SRC))
+FUZZ_BINS  := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz-%)
+FUZZ_LIB   := $(FUZZ_DIR)/libflowpic.a
+FUZZ_OBJ   := $(LIB_SRC:%.cpp=$(FUZZ_DIR)/obj/%.o)
+
+$(FUZZ_DIR)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz_%.cpp $(FUZZ_LIB)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -DFLOWPIC_FUZZ_MAIN -fsanitize=fuzzer $< $(FUZZ_LIB) -lpcap -lstb -o $@
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+# Each harness runs FUZZ_S seconds on one core from its seed corpus (a scratch copy: the
+# corpus in git stays small); crashes land in $(FUZZ_DIR)/crashes/<name>/.
+fuzz: fuzz-build
+	@set -e; for n in $(FUZZ_NAMES); do \
+	  work=$(FUZZ_DIR)/corpus/$$n; mkdir -p $$work $(FUZZ_DIR)/crashes/$$n; \
+	  echo "fuzz: $$n for $(FUZZ_S) s"; \
+	  ASAN_OPTIONS=detect_leaks=1 $(FUZZ_DIR)/fuzz-$$n -max_total_time=$(FUZZ_S) -jobs=1 -workers=1 \
+	    -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/crashes/$$n/ $(FUZZ_ARGS) $$work tests/fuzz/corpus/$$n tests/fuzz/regress/$$n 2>&1 | \
+	    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|.*ERROR)' || true; \
+	  if [ -n "$$(ls -A $(FUZZ_DIR)/crashes/$$n)" ]; then echo "fuzz: $$n found $$(ls $(FUZZ_DIR)/crashes/$$n)"; exit 1; fi; \
+	done; echo "fuzz: every harness ran $(FUZZ_S) s clean"
 
 DEMO_OUT ?= out/demo
 demo: deps
@@ -106,4 +180,4 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/fuzz -name '*.d' 2>/dev/null)

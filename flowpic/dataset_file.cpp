@@ -24,6 +24,9 @@ bool parse_string_table(const uint8_t* p, uint64_t size, uint32_t count, std::ve
     };
     uint32_t n;
     if (!get32(n) || n != count) return false;
+    // Each entry takes at least its 4-byte length: a count the table's bytes cannot hold
+    // is corrupt, and reserving it first would ask for up to 128 GB (0xffffffff strings).
+    if (n > (size - pos) / 4) return false;
     out.clear();
     out.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {

@@ -3,10 +3,14 @@
 #include "core/strings.h"
 
 #include <fnmatch.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include <algorithm>
 #include <cctype>
@@ -46,9 +50,9 @@ bool rule_matches(const LabelSource::Rule& r, const std::string& path, const std
         case LabelSource::Rule::kGlobPath:
             return fnmatch(r.pattern.c_str(), path.c_str(), 0) == 0;
         case LabelSource::Rule::kRegexPath:
-            return std::regex_search(path, *r.re);
+            return r.re->search(path);
         case LabelSource::Rule::kRegexStem:
-            return std::regex_match(stem, *r.re);
+            return r.re->match(stem);
     }
     return false;
 }
@@ -119,13 +123,52 @@ LabelSource LabelSource::from_dir() {
 }
 
 LabelSource LabelSource::from_map_file(const std::string& path) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) throw input_error(path, std::string("cannot open label map: ") + std::strerror(errno));
+    // An ifstream opens a directory and reads nothing: "has no rules" would mislead.
+    if (S_ISDIR(st.st_mode)) throw input_error(path, "is a directory, not a label map file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw input_error(path, "cannot open label map");
     std::stringstream ss;
     ss << in.rdbuf();
     if (in.bad()) throw input_error(path, "read error");
-    return from_map_text(ss.str(), path);
+    LabelSource s = from_map_text(ss.str(), path);
+    for (const std::string& w : s.warnings_) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    return s;
 }
+
+namespace {
+
+// A pattern every capture path matches: a glob of only '*' on the base name, or a regex
+// that matches the empty string at the start of any name.
+bool is_catch_all(const LabelSource::Rule& r) {
+    if (r.kind == LabelSource::Rule::kGlobBase) return r.pattern.find_first_not_of('*') == std::string::npos;
+    if (r.kind == LabelSource::Rule::kRegexPath) return r.re->matches_everything();
+    return false;
+}
+
+// "FILE:LINE: rule never matches: ..." for rules no capture can reach.
+std::vector<std::string> dead_rule_warnings(const std::vector<LabelSource::Rule>& rules) {
+    std::vector<std::string> out;
+    const LabelSource::Rule* catch_all = nullptr;
+    for (size_t i = 0; i < rules.size(); ++i) {
+        const LabelSource::Rule& r = rules[i];
+        if (catch_all) {
+            out.push_back(r.origin + ": rule never matches: the catch-all rule at " + catch_all->origin +
+                          " matches every capture first");
+            continue;
+        }
+        for (size_t j = 0; j < i; ++j)
+            if (rules[j].kind == r.kind && rules[j].pattern == r.pattern) {
+                out.push_back(r.origin + ": rule never matches: " + rules[j].origin + " has the same pattern");
+                break;
+            }
+        if (is_catch_all(r)) catch_all = &r;
+    }
+    return out;
+}
+
+}  // namespace
 
 LabelSource LabelSource::from_map_text(const std::string& text, const std::string& name) {
     LabelSource s;
@@ -164,8 +207,8 @@ LabelSource LabelSource::from_map_text(const std::string& text, const std::strin
             r.pattern = r.pattern.substr(3);
             if (r.pattern.empty()) throw InputError(where + ": empty regex after 're:'");
             try {
-                r.re = std::make_shared<const std::regex>(r.pattern, std::regex::ECMAScript);
-            } catch (const std::regex_error& e) {
+                r.re = std::make_shared<const LabelRegex>(r.pattern);
+            } catch (const std::invalid_argument& e) {
                 throw InputError(where + ": bad regex '" + r.pattern + "': " + e.what());
             }
         } else {
@@ -174,6 +217,7 @@ LabelSource LabelSource::from_map_text(const std::string& text, const std::strin
         s.rules_.push_back(std::move(r));
     }
     if (s.rules_.empty()) throw input_error(name, "label map has no rules");
+    s.warnings_ = dead_rule_warnings(s.rules_);
     return s;
 }
 

@@ -12,15 +12,19 @@
 // and lines starting with # are ignored; the first rule that matches wins.
 //   - a pattern is a glob (fnmatch, case-sensitive) matched against the capture's base name
 //     when it has no '/', or against the whole path as given when it has one;
-//   - `re:REGEX` is an ECMAScript regex searched (std::regex_search) in the whole path;
+//   - `re:REGEX` is a regex (the ECMAScript subset of flowpic/label_regex.h, matched in
+//     linear time) searched anywhere in the whole path;
 //   - class `-` excludes the matching captures on purpose (reported, not an error).
-// A malformed line is an InputError "FILE:LINE: what".
+// A malformed line is an InputError "FILE:LINE: what".  A rule that can never match (the
+// same pattern as an earlier rule, or after a catch-all such as `*` or `re:.*`) is a
+// warning "FILE:LINE: ..." (warnings(); from_map_file also prints them on stderr).
 //
 // Every capture gets a result: labelled, excluded (a rule said so, with the reason) or
 // unmatched (nothing matched).  Nothing is dropped silently: the app lists the last two.
 #pragma once
 #include <memory>
-#include <regex>
+
+#include "flowpic/label_regex.h"
 #include <string>
 #include <vector>
 
@@ -50,11 +54,13 @@ public:
     const std::vector<std::string>& canonical_order() const { return canonical_; }
     // "fixed:NAME", "from-dir", "map:FILE", "builtin:iscx-vpn2016": stored in the dataset.
     const std::string& description() const { return description_; }
+    // "FILE:LINE: rule never matches: ..." for each dead rule of a label map.
+    const std::vector<std::string>& warnings() const { return warnings_; }
 
     struct Rule {
         enum Kind : uint8_t { kGlobBase, kGlobPath, kRegexPath, kRegexStem } kind;
         std::string pattern;
-        std::shared_ptr<const std::regex> re;  // shared: LabelSource copies stay cheap
+        std::shared_ptr<const LabelRegex> re;  // shared: LabelSource copies stay cheap
         std::string cls;   // "" = exclude
         bool vpn = false;
         std::string origin;  // "FILE:LINE" or "iscx-vpn2016 rule N"
@@ -69,6 +75,7 @@ private:
     bool builtin_vpn_prefix_ = false;  // iscx: a leading "vpn_" sets vpn and is stripped
     std::vector<std::string> canonical_;
     std::string description_;
+    std::vector<std::string> warnings_;
 };
 
 // The dataset's class table: the labelled classes present in `labels`, in the source's

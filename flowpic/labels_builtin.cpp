@@ -1,6 +1,6 @@
 #include "flowpic/labels_builtin.h"
 
-#include <regex>
+#include <memory>
 
 namespace flowpic {
 
@@ -47,7 +47,7 @@ BuiltinTable make_iscx() {
         LabelSource::Rule rule;
         rule.kind = LabelSource::Rule::kRegexStem;
         rule.pattern = r.regex;
-        rule.re = std::make_shared<const std::regex>(r.regex, std::regex::ECMAScript);
+        rule.re = std::make_shared<const LabelRegex>(r.regex);
         rule.cls = r.cls;
         rule.origin = t.name + " rule " + std::to_string(++n);
         rule.note = r.note;

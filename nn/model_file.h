@@ -6,7 +6,8 @@
 //   written by flowpic-train as well: prep (JSON: windowing and extraction settings),
 //     binning (JSON: resolution, normalize, values, direction), and free-form keys.
 // Loading checks everything and names what is wrong: missing or malformed metadata, an
-// unknown version, missing or extra tensors, shapes against the metadata.
+// unknown version, resolution outside 1..1500, channels outside 1..16, missing or extra
+// tensors, shapes against the metadata (all before the net is allocated), non-finite weights.
 #pragma once
 #include <map>
 #include <memory>
@@ -18,6 +19,8 @@
 namespace flowpic {
 
 constexpr int kModelFormatVersion = 1;
+constexpr int kMaxModelChannels = 16;   // flowpic's own binning makes 1 or 2
+constexpr int kMaxModelClasses = 4096;  // class names are metadata; bounds the fc layer
 
 struct ModelInfo {
     NetSpec spec;
@@ -30,11 +33,16 @@ struct LoadedModel {
     std::unique_ptr<Network> net;
 };
 
-// Writes atomically.  extra: metadata beyond the required keys (prep, binning, ...).
+// The parameters a spec implies, in Network::params() order (names and shapes), computed
+// without allocating any: load_model checks a file against them before building the net.
+// std::invalid_argument when the resolution is too small for the arch.
+std::vector<std::pair<std::string, Shape>> model_tensor_shapes(const NetSpec& spec);
+
+// Writes atomically; InputError (nothing written) when a weight is NaN or infinite.  extra: metadata beyond the required keys (prep, binning, ...).
 void save_model(const std::string& path, Network& net, const std::vector<std::string>& classes,
                 const std::map<std::string, std::string>& extra = {});
 
-// Throws InputError("path: what").
+// Throws InputError("path: what"), also for a NaN or infinite weight.
 LoadedModel load_model(const std::string& path);
 
 }  // namespace flowpic

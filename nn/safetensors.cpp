@@ -146,19 +146,19 @@ SafeTensorsFile read_safetensors(const std::string& path) {
     std::string text(header_len, '\0');
     if (header_len && std::fread(&text[0], 1, header_len, f.get()) != header_len)
         throw input_error(path, "cannot read the header");
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw input_error(path, std::string("malformed JSON header: ") + e.what());
-    }
-    if (!header.is_object()) throw input_error(path, "JSON header is not an object");
-
     SafeTensorsFile out;
     std::vector<Entry> entries;
-    for (const auto& item : header.items()) {
-        if (item.key() == kMetadataKey) out.metadata = parse_metadata(path, item.value());
-        else entries.push_back(parse_entry(path, item.key(), item.value()));
+    // Every nlohmann exception is the header's fault, not ours: a parse error, and also a
+    // number the parser cannot hold ("shape": [1e400] is out_of_range, not parse_error).
+    try {
+        nlohmann::json header = nlohmann::json::parse(text);
+        if (!header.is_object()) throw input_error(path, "JSON header is not an object");
+        for (const auto& item : header.items()) {
+            if (item.key() == kMetadataKey) out.metadata = parse_metadata(path, item.value());
+            else entries.push_back(parse_entry(path, item.key(), item.value()));
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw input_error(path, std::string("malformed JSON header: ") + e.what());
     }
 
     // The tensors must tile the data exactly, as the reference implementation demands:

@@ -1,7 +1,13 @@
 #include "nn/trainer.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -9,6 +15,7 @@
 #include "core/progress.h"
 #include "core/rng.h"
 #include "core/trace.h"
+#include "flowpic/checksum.h"
 #include "nn/safetensors.h"
 
 namespace flowpic {
@@ -132,12 +139,99 @@ void Trainer::restore_best() {
 
 // The checkpoint: a safetensors file (atomic, so a failed write, e.g. a full disk,
 // leaves the previous checkpoint whole) with the weights under their own names, the Adam
-// moments under adam.m./adam.v., the best weights under best., and the counters.
+// moments under adam.m./adam.v., the best weights under best., the counters, and a
+// CRC-32C of all of it (metadata "crc32c"): a bit flipped on disk must not resume silently.
+namespace {
+
+constexpr char kCrcKey[] = "crc32c";
+
+// A decimal integer in [lo, hi], or InputError naming the key: no std::stoi exceptions.
+int64_t checkpoint_int(const std::string& path, const std::map<std::string, std::string>& md, const char* key,
+                       int64_t lo, int64_t hi) {
+    auto it = md.find(key);
+    if (it == md.end()) throw input_error(path, std::string("not a flowpic checkpoint (no ") + key + ")");
+    const std::string& v = it->second;
+    char* end = nullptr;
+    errno = 0;
+    long long x = v.empty() || !(std::isdigit((unsigned char)v[0]) || v[0] == '-') ? 0 : std::strtoll(v.c_str(), &end, 10);
+    if (!end || *end || errno || x < lo || x > hi)
+        throw input_error(path, std::string("checkpoint ") + key + " is '" + v + "', not an integer in " +
+                                    std::to_string(lo) + ".." + std::to_string(hi));
+    return x;
+}
+
+}  // namespace
+
+uint32_t checkpoint_checksum(const SafeTensorsFile& f) {
+    uint32_t crc = 0;
+    auto add = [&](const void* p, size_t n) { crc = crc32c(p, n, crc); };
+    for (const auto& [k, v] : f.metadata) {  // std::map: sorted, the same order on both sides
+        if (k == kCrcKey) continue;
+        add(k.c_str(), k.size() + 1);
+        add(v.c_str(), v.size() + 1);
+    }
+    std::vector<const SafeTensor*> order;
+    for (const auto& t : f.tensors) order.push_back(&t);
+    std::sort(order.begin(), order.end(), [](auto a, auto b) { return a->name < b->name; });
+    for (const SafeTensor* t : order) {
+        add(t->name.c_str(), t->name.size() + 1);
+        const uint64_t rank = t->shape.size();
+        add(&rank, sizeof rank);
+        add(t->shape.data(), t->shape.size() * sizeof(int64_t));
+        add(t->data.data(), t->data.size() * sizeof(float));
+    }
+    return crc;
+}
+
+CheckpointFile read_checkpoint(const std::string& path) {
+    CheckpointFile c;
+    c.file = read_safetensors(path);
+    const auto& md = c.file.metadata;
+    auto format = md.find("format");
+    if (format == md.end() || format->second != "flowpic-checkpoint") throw input_error(path, "not a flowpic checkpoint");
+    auto version = md.find("version");
+    if (version == md.end() || version->second != "1")
+        throw input_error(path, "unsupported checkpoint version '" + (version == md.end() ? "" : version->second) +
+                                    "' (this flowpic reads version 1)");
+    for (const char* k : {"arch", "resolution", "seed", "batch", "best_metric", "stopped_early", kCrcKey})
+        if (!md.count(k))
+            throw input_error(path, std::string("not a flowpic checkpoint (no ") + k + ")" +
+                                        (std::string(k) == kCrcKey ? ": made by an older flowpic; train without --resume" : ""));
+    char want[16];
+    std::snprintf(want, sizeof want, "%08x", checkpoint_checksum(c.file));
+    if (md.at(kCrcKey) != want)
+        throw input_error(path, "checkpoint checksum mismatch (stored " + md.at(kCrcKey) + ", computed " + want +
+                                    "): corrupt file, resume from an intact checkpoint or start over");
+    c.epoch = int(checkpoint_int(path, md, "epoch", 0, INT32_MAX));
+    c.adam_step = checkpoint_int(path, md, "adam_step", 0, INT64_MAX);
+    c.best_epoch = int(checkpoint_int(path, md, "best_epoch", 0, c.epoch));
+    c.since_best = int(checkpoint_int(path, md, "since_best", 0, c.epoch));
+    const std::string& metric = md.at("best_metric");
+    char* end = nullptr;
+    c.best_metric = std::strtod(metric.c_str(), &end);
+    if (metric.empty() || *end || !std::isfinite(c.best_metric))
+        throw input_error(path, "checkpoint best_metric is '" + metric + "', not a finite number");
+    const std::string& stopped = md.at("stopped_early");
+    if (stopped != "0" && stopped != "1") throw input_error(path, "checkpoint stopped_early is '" + stopped + "', not 0 or 1");
+    c.stopped_early = stopped == "1";
+    for (const auto& t : c.file.tensors)
+        for (size_t i = 0; i < t.data.size(); ++i)
+            if (!std::isfinite(t.data[i]))
+                throw input_error(path, "checkpoint tensor " + t.name + " holds a non-finite value at element " +
+                                            std::to_string(i));
+    return c;
+}
+
 void Trainer::save_checkpoint() const {
     SafeTensorsFile f;
     auto params = net_.params();
     auto add = [&](const std::string& name, const Tensor& t) {
         f.tensors.push_back({name, t.shape(), t.to_vector()});
+        for (float v : f.tensors.back().data)
+            if (!std::isfinite(v))
+                throw input_error(cfg_.checkpoint_path, "refusing to write a checkpoint whose tensor " + name +
+                                                            " holds a non-finite value (after epoch " +
+                                                            std::to_string(epoch_) + ")");
     };
     auto& moments = const_cast<Adam&>(adam_).moments();
     for (size_t i = 0; i < params.size(); ++i) {
@@ -157,17 +251,16 @@ void Trainer::save_checkpoint() const {
                   {"batch", std::to_string(cfg_.batch)}, {"arch", arch_name(net_.spec().arch)},
                   {"resolution", std::to_string(net_.spec().resolution)},
                   {"stopped_early", stopped_early_ ? "1" : "0"}};
+    char crc[16];
+    std::snprintf(crc, sizeof crc, "%08x", checkpoint_checksum(f));
+    f.metadata[kCrcKey] = crc;
     write_safetensors(cfg_.checkpoint_path, f);
 }
 
 void Trainer::resume_from(const std::string& path) {
-    SafeTensorsFile f = read_safetensors(path);
-    auto md = [&](const char* k) -> const std::string& {
-        auto it = f.metadata.find(k);
-        if (it == f.metadata.end()) throw input_error(path, std::string("not a flowpic checkpoint (no ") + k + ")");
-        return it->second;
-    };
-    if (md("format") != "flowpic-checkpoint") throw input_error(path, "not a flowpic checkpoint");
+    CheckpointFile c = read_checkpoint(path);
+    const SafeTensorsFile& f = c.file;
+    auto md = [&](const char* k) -> const std::string& { return f.metadata.at(k); };
     if (md("arch") != arch_name(net_.spec().arch) || md("resolution") != std::to_string(net_.spec().resolution) ||
         md("seed") != std::to_string(cfg_.seed) || md("batch") != std::to_string(cfg_.batch))
         throw input_error(path, "checkpoint was made with other settings (arch " + md("arch") + ", resolution " +
@@ -192,12 +285,12 @@ void Trainer::resume_from(const std::string& path) {
             take("adam.v." + params[i].name, moments.back());
         }
     }
-    epoch_ = std::stoi(md("epoch"));
-    adam_.set_step(std::stoll(md("adam_step")));
-    best_epoch_ = std::stoi(md("best_epoch"));
-    best_metric_ = std::stod(md("best_metric"));
-    since_best_ = std::stoi(md("since_best"));
-    stopped_early_ = md("stopped_early") == "1";
+    epoch_ = c.epoch;
+    adam_.set_step(c.adam_step);
+    best_epoch_ = c.best_epoch;
+    best_metric_ = c.best_metric;
+    since_best_ = c.since_best;
+    stopped_early_ = c.stopped_early;
 }
 
 }  // namespace flowpic

@@ -13,11 +13,27 @@
 #include "nn/loader.h"
 #include "nn/network.h"
 #include "nn/optimizer.h"
+#include "nn/safetensors.h"
 
 namespace flowpic {
 
 enum class ClassWeighting { kNone, kBalanced };
 enum class BestBy { kValLoss, kValAccuracy };
+
+// A checkpoint read and checked on its own (no net needed): format, version, the CRC-32C
+// of its metadata and tensors (metadata "crc32c"), counters in range, finite values.
+// Every problem is an InputError "path: what".
+struct CheckpointFile {
+    SafeTensorsFile file;
+    int epoch = 0, best_epoch = 0, since_best = 0;
+    int64_t adam_step = 0;
+    double best_metric = 0;
+    bool stopped_early = false;
+};
+CheckpointFile read_checkpoint(const std::string& path);
+// The checksum stored under "crc32c": every metadata key but itself, and every tensor's
+// name, shape and data (by name, so the order a writer chose does not matter).
+uint32_t checkpoint_checksum(const SafeTensorsFile& f);
 
 struct TrainConfig {
     int epochs = 40;
@@ -45,7 +61,8 @@ class Trainer {
 public:
     Trainer(Backend& be, Network& net, const DatasetReader& ds, const BinningOptions& binning, TrainConfig cfg);
 
-    // Continues from the checkpoint's state (throws InputError if it does not fit).
+    // Continues from the checkpoint's state (throws InputError if it is corrupt or does
+    // not fit).  Checkpoints with a non-finite value are never written (InputError).
     void resume_from(const std::string& checkpoint);
     // Runs the remaining epochs; on_epoch sees every finished epoch.  Throws InputError
     // on a NaN/infinite loss, naming the epoch and step.

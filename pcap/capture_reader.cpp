@@ -89,7 +89,18 @@ bool CaptureReader::next(RawRecord& rec) {
     const u_char* data;
     int rc = pcap_next_ex(p, &hdr, &data);
     if (rc == 1) {
-        rec.ts_ns = int64_t(hdr->ts.tv_sec) * 1000000000 + int64_t(hdr->ts.tv_usec);
+        // Nanoseconds since 1970 in an int64_t reach 2262; a pcapng timestamp can say any
+        // 64-bit value (and libpcap's time_t is signed).  Out of range is bad input, not UB.
+        int64_t ns;
+        if (hdr->ts.tv_sec < 0 || hdr->ts.tv_usec < 0 ||
+            __builtin_mul_overflow(int64_t(hdr->ts.tv_sec), int64_t(1000000000), &ns) ||
+            __builtin_add_overflow(ns, int64_t(hdr->ts.tv_usec), &ns))
+            throw input_error(path_ == "-" ? "<stdin>" : path_,
+                              "record " + std::to_string(records_ + 1) + ": timestamp " +
+                                  std::to_string(int64_t(hdr->ts.tv_sec)) + " s is outside 1970..2262 " +
+                                  "(the nanosecond range)");
+        ++records_;
+        rec.ts_ns = ns;
         rec.data = data;
         rec.caplen = hdr->caplen;
         rec.wirelen = hdr->len;

@@ -23,7 +23,8 @@ public:
     CaptureReader& operator=(const CaptureReader&) = delete;
 
     // Next record, or false at the end.  A file cut short inside its last record ends the
-    // capture with a warning (see warning()); any other read error throws InputError.
+    // capture with a warning (see warning()); any other read error, or a timestamp
+    // outside 1970..2262 (what int64 nanoseconds hold), throws InputError.
     bool next(RawRecord& rec);
 
     int link_type() const { return dlt_; }
@@ -38,6 +39,7 @@ private:
     int dlt_ = 0;
     uint64_t size_ = 0;
     std::string warning_;
+    uint64_t records_ = 0;  // records returned so far (errors name the record)
     std::FILE* open_mapped(const std::string& path);
     void* map_ = nullptr;             // the mapped capture, when mmap worked
     static constexpr size_t kBufferSize = 1 << 20;

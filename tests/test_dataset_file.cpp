@@ -241,6 +241,31 @@ BOOST_AUTO_TEST_CASE(flipped_byte_in_each_section_is_a_checksum_error) {
     BOOST_TEST(padded);
 }
 
+BOOST_AUTO_TEST_CASE(string_table_counts_are_bounded_by_their_bytes) {
+    // A consistent header and table (checksums recomputed) that claim 0xffffffff names in
+    // a few hundred bytes: reserving them first asked for 128 GB; now "corrupt table".
+    TempDir dir;
+    const std::string path = dir.path + "/ds";
+    write_random(path, 21, 20);
+    const std::string good = read_file(path);
+    for (uint32_t id : {uint32_t(kSecClasses), uint32_t(kSecCaptures)})
+        for (uint32_t count : {0xffffffffu, 0x40000000u, 1000u}) {
+            std::string bad = good;
+            FileHeader h = header_of(bad);
+            for (SectionEntry& s : h.sections)
+                if (s.id == id) {
+                    std::memcpy(&bad[s.offset], &count, 4);
+                    s.crc = crc32c(bad.data() + s.offset, s.size);
+                }
+            (id == kSecClasses ? h.class_count : h.capture_count) = count;
+            h.header_crc = header_crc(h);
+            std::memcpy(&bad[0], &h, sizeof h);
+            write_file(path, bad);
+            const std::string want = id == kSecClasses ? "corrupt class table" : "corrupt capture table";
+            BOOST_TEST(error_of(path) == path + ": " + want, error_of(path));
+        }
+}
+
 BOOST_AUTO_TEST_CASE(any_single_byte_flip_is_an_error_never_a_crash) {
     TempDir dir;
     const std::string path = dir.path + "/ds";

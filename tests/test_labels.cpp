@@ -1,6 +1,7 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
 #include <map>
 #include <random>
 #include <set>
@@ -168,6 +169,54 @@ BOOST_AUTO_TEST_CASE(bad_map_lines_name_file_and_line) {
     BOOST_CHECK_THROW(LabelSource::from_map_file(dir.path + "/missing.tsv"), InputError);
     write_file(dir.path + "/ok.tsv", "*.pcap\tvideo\n");
     BOOST_TEST(LabelSource::from_map_file(dir.path + "/ok.tsv").label("a.pcap").cls == "video");
+}
+
+BOOST_AUTO_TEST_CASE(map_file_that_is_a_directory_says_so) {
+    TempDir dir;
+    try {
+        LabelSource::from_map_file(dir.path);
+        BOOST_ERROR("no error");
+    } catch (const InputError& e) {
+        BOOST_TEST(std::string(e.what()) == dir.path + ": is a directory, not a label map file");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_and_unreachable_rules_are_warned_about) {
+    LabelSource m = LabelSource::from_map_text(
+        "skype_*\tchat\n"
+        "re:vpn_\tvideo\n"
+        "*voip*\tvoip\n"
+        "skype_*\tfile\n"      // line 4: the pattern of line 1
+        "re:vpn_\tvoip\n"      // line 5: the pattern of line 2
+        "re:.*\tbrowsing\n"    // line 6: matches everything
+        "*.pcap\tfile\n",      // line 7: after the catch-all
+        "m.tsv");
+    const std::vector<std::string> want = {
+        "m.tsv:4: rule never matches: m.tsv:1 has the same pattern",
+        "m.tsv:5: rule never matches: m.tsv:2 has the same pattern",
+        "m.tsv:7: rule never matches: the catch-all rule at m.tsv:6 matches every capture first"};
+    BOOST_TEST(m.warnings() == want, boost::test_tools::per_element());
+    BOOST_TEST(m.label("caps/x.pcap").cls == "browsing");
+    // A glob of stars is a catch-all too; distinct rules warn about nothing.
+    BOOST_TEST(LabelSource::from_map_text("**\t-\na\tchat\n", "m").warnings().size() == 1u);
+    BOOST_TEST(LabelSource::from_map_text("a*\tchat\nre:^a\tfile\n*b\tvoip\n", "m").warnings().empty());
+}
+
+BOOST_AUTO_TEST_CASE(regex_rules_cannot_hang) {
+    // std::regex took ~20 s to try `a?+b` on a 30-character name; it is now refused, and
+    // patterns that backtrack exponentially run in linear time.
+    try {
+        LabelSource::from_map_text("re:a?+b\tchat\n", "m.tsv");
+        BOOST_ERROR("no error");
+    } catch (const InputError& e) {
+        BOOST_TEST(std::string(e.what()).find("m.tsv:1: bad regex 'a?+b': nothing to repeat") == 0u, e.what());
+    }
+    LabelSource m = LabelSource::from_map_text("re:(a*)*b\tchat\nre:(a|aa)+$\tfile\n", "m.tsv");
+    auto t0 = std::chrono::steady_clock::now();
+    CaptureLabel l = m.label(std::string(30, 'a') + "c");
+    BOOST_TEST(int(l.status) == int(LabelStatus::kUnmatched));
+    BOOST_TEST(m.label(std::string(3000, 'a')).cls == "file");
+    BOOST_TEST(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 2.0);
 }
 
 BOOST_AUTO_TEST_CASE(class_order_canonical_or_sorted) {

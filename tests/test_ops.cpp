@@ -191,7 +191,9 @@ Outcome check_adam(const std::vector<int>& s) {
     auto p0 = random_vec<float>(n, 22), p1 = p0;
     std::vector<float> m0(n, 0.0f), v0(n, 0.0f), m1 = m0, v1 = v0;
     AdamParams hp;
-    for (int t = 1; t <= s[1]; ++t) {
+    // {n} or {n, steps}: a one-element shape takes two steps (s[1] does not exist there).
+    const int steps = s.size() > 1 ? s[1] : 2;
+    for (int t = 1; t <= steps; ++t) {
         auto g = random_vec<float>(n, 100 + uint64_t(t));
         adam_step_ref<float>(p0.data(), g.data(), m0.data(), v0.data(), n, t, hp);
         adam_step_avx2(p1.data(), g.data(), m1.data(), v1.data(), n, t, hp);

@@ -248,6 +248,12 @@ BOOST_AUTO_TEST_CASE(malformed_files_name_the_problem) {
     expect_error(raw_file("{\"__metadata__\":{\"arch\":\"lenet\",\"resolution\":32}}"),
                  "__metadata__ value for 'resolution' is not a string (number)");
     expect_error(raw_file("{\"__metadata__\":[\"arch\"]}"), "__metadata__ is not a JSON object");
+    // Numbers the JSON parser cannot hold are out_of_range, not parse_error: still the
+    // file's fault (these escaped as "internal error", exit 3).
+    expect_error(raw_file(one(f32_entry("[1e400]", 0, 8)), d8), "malformed JSON header");
+    expect_error(raw_file(one("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,-1e999]}"), d8),
+                 "malformed JSON header");
+    expect_error(raw_file("{\"__metadata__\":{\"x\":1e400}}"), "malformed JSON header");
 }
 
 BOOST_AUTO_TEST_CASE(every_truncation_of_a_good_file_is_an_input_error) {
