@@ -1,10 +1,11 @@
 // Binning: one window's packet list -> one FlowPic (a 2D histogram of packet size
-// against arrival time).  This file holds the options every binning implementation
-// shares, the one per-packet bin rule they must all follow, and the scalar reference
+// against arrival time).  kernels/binning.h holds the options and the one per-packet bin
+// rule that every implementation (this scalar reference, the fast CPU binning, the CUDA
+// kernels) calls; this file adds the flag parsing and the scalar reference
 // (binning_ref.cpp), which is the oracle for the AVX2, sparse-optimised and CUDA
 // versions; those live in their own files and take the same arguments.
 //
-// The rule reproduces the FlowPic authors' numpy code, generalised to resolution N:
+// The rule (kernels/binning.h) reproduces the FlowPic authors' numpy code, generalised to resolution N:
 //   size_norm = size * N / 1500                      (double, multiply first)
 //   ts_norm   = (t - t0) / D * N                     (double, in microseconds)
 //   H = numpy.histogram2d(size_norm, ts_norm, bins=(range(0, N+1), range(0, N+1)))
@@ -33,23 +34,10 @@
 #include <string>
 #include <vector>
 
+#include "kernels/binning.h"
 #include "kernels/packet_list.h"
 
 namespace flowpic {
-
-enum class Normalize : uint8_t { span, fixed };
-enum class ValueMode : uint8_t { count, binary };
-enum class Direction : uint8_t { none, grey, channels };
-
-constexpr int kMtu = 1500;          // the size axis spans 0..1500 bytes
-constexpr int kMaxResolution = 1500;
-
-struct BinningOptions {
-    int resolution = 1500;  // N: the image is C x N x N, 1 <= N <= 1500
-    Normalize normalize = Normalize::span;
-    ValueMode values = ValueMode::count;
-    Direction direction = Direction::none;
-};
 
 // Flag values as the command lines spell them ("span", "fixed", "count", "binary",
 // "none", "grey", "channels", and the resolution as a decimal integer).  Parsing
@@ -71,46 +59,6 @@ inline int channels(const BinningOptions& opts) {
 // Floats (or uint16s) in one image: C * N * N.
 inline size_t image_size(const BinningOptions& opts) {
     return size_t(channels(opts)) * size_t(opts.resolution) * size_t(opts.resolution);
-}
-
-// The per-window part of the rule: t0 and D from the options and the window.
-struct TimeAxis {
-    int64_t t0 = 0;
-    int64_t span = 0;  // D; 0 means "every packet in column 0"
-};
-inline TimeAxis time_axis(const PacketListView& w, Normalize norm) {
-    TimeAxis a;
-    if (norm == Normalize::fixed) {
-        a.span = w.length_us;
-    } else if (w.count > 0) {
-        a.t0 = w.packets[0].t_us;
-        a.span = int64_t(w.packets[w.count - 1].t_us) - a.t0;
-    }
-    return a;
-}
-
-// numpy's bin for a normalised coordinate x on edges 0, 1, ..., n: -1 when dropped.
-inline int numpy_bin(double x, int n) {
-    if (!(x >= 0.0 && x <= double(n))) return -1;  // also drops NaN
-    int b = int(x);                                // x >= 0: truncation is floor
-    return b == n ? n - 1 : b;
-}
-
-// The pixel (row = size bin, col = time bin) of one packet; false when dropped.
-// Keep these operations and their order: they are what numpy computes.
-inline bool packet_pixel(const WindowPacket& p, const TimeAxis& a, int n, int& row, int& col) {
-    row = numpy_bin(double(p.size) * double(n) / double(kMtu), n);
-    if (a.span == 0) {
-        col = 0;
-    } else {
-        col = numpy_bin(double(int64_t(p.t_us) - a.t0) / double(a.span) * double(n), n);
-    }
-    return row >= 0 && col >= 0;
-}
-
-// Channel of a packet's pixel: 0 unless direction == channels (then 0 = dir 1).
-inline int packet_channel(const WindowPacket& p, Direction d) {
-    return d == Direction::channels && p.dir == 0 ? 1 : 0;
 }
 
 // ---- dense: out is [batch][C][N][N], row-major, zeroed here -------------------------

@@ -1,11 +1,16 @@
-// CUDA binning: a batch of packet lists -> dense C x N x N images (kernels/cpu/binning.h
-// is the contract, bin_dense_ref the oracle).  One thread per packet: count mode adds
+// CUDA binning: a batch of packet lists -> dense C x N x N images, or -> one conv1 entry
+// per packet (packets_to_entries_cuda, kernels/cuda/conv2d_sparse.h).  Both call the rule
+// of kernels/binning.h; kernels/cpu/binning.h is the contract, bin_dense_ref the oracle.  One thread per packet: count mode adds
 // with atomicAdd (every add is +1.0f, so the order does not change the float result),
 // binary stores 1, grey takes an atomicMax on the float's bits (50 and 200 are positive,
 // and positive floats order like their bit patterns), so no mode has a race.
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
+#include "kernels/binning.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/conv2d_sparse.h"
 #include "kernels/cuda/ops.h"
 
 namespace flowpic {
@@ -13,14 +18,6 @@ namespace flowpic {
 namespace {
 
 constexpr int kBlock = 256;
-
-// Device copies of numpy_bin / packet_pixel (binning.h): the same double operations in
-// the same order; the explicit _rn intrinsics keep nvcc from contracting or reordering.
-__device__ int numpy_bin_dev(double x, int n) {
-    if (!(x >= 0.0 && x <= double(n))) return -1;  // also drops NaN
-    int b = int(x);
-    return b == n ? n - 1 : b;
-}
 
 __global__ void bin_dense_kernel(const WindowPacket* packets, const uint32_t* offsets,
                                  const uint32_t* counts, const uint32_t* length_us,
@@ -30,26 +27,16 @@ __global__ void bin_dense_kernel(const WindowPacket* packets, const uint32_t* of
     if (b >= batch) return;
     const uint32_t count = counts[b];
     const WindowPacket* w = packets + offsets[b];
-    // time_axis(): fixed maps [0, length_us] onto the width, span [first, last].
-    int64_t t0 = 0, span = 0;
-    if (normalize_fixed) {
-        span = length_us[b];
-    } else if (count > 0) {
-        t0 = w[0].t_us;
-        span = int64_t(w[count - 1].t_us) - t0;
-    }
+    // The rule of kernels/binning.h, the same code as on the host.
+    const TimeAxis axis = time_axis(w, count, length_us[b], normalize_fixed ? Normalize::fixed : Normalize::span);
     const size_t plane = size_t(n) * size_t(n);
     float* img = out + size_t(b) * plane * (direction == int(Direction::channels) ? 2 : 1);
     for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < count;
          i += gridDim.x * blockDim.x) {
         const WindowPacket p = w[i];
-        const int row = numpy_bin_dev(__ddiv_rn(__dmul_rn(double(p.size), double(n)), double(kMtu)), n);
-        int col = 0;
-        if (span != 0)
-            col = numpy_bin_dev(
-                __dmul_rn(__ddiv_rn(double(int64_t(p.t_us) - t0), double(span)), double(n)), n);
-        if (row < 0 || col < 0) continue;
-        const int ch = direction == int(Direction::channels) && p.dir == 0 ? 1 : 0;
+        int row, col;
+        if (!packet_pixel(p, axis, n, row, col)) continue;
+        const int ch = packet_channel(p, Direction(direction));
         float* px = img + size_t(ch) * plane + size_t(row) * size_t(n) + size_t(col);
         if (direction == int(Direction::grey)) {
             const float v = p.dir == 1 ? 200.0f : 50.0f;  // kGreyUp / kGreyDown
@@ -59,6 +46,36 @@ __global__ void bin_dense_kernel(const WindowPacket* packets, const uint32_t* of
         } else {
             atomicAdd(px, 1.0f);
         }
+    }
+}
+
+// One thread per packet, windows along y as in bin_dense_kernel; the bin is
+// packet_pixel's (kernels/binning.h), the same code as on the host.
+__global__ void packets_to_entries_kernel(const WindowPacket* __restrict__ packets,
+                                          const uint32_t* __restrict__ offsets, const uint32_t* __restrict__ counts,
+                                          const uint32_t* __restrict__ length_us, unsigned nb, int last_chunk, int n,
+                                          int normalize_fixed, int two_channels, SparsePixel* __restrict__ entries,
+                                          uint32_t* __restrict__ entry_offsets) {
+    const unsigned b = blockIdx.y;
+    if (b >= nb) return;
+    const uint32_t count = counts[b], first = offsets[b];
+    if (blockIdx.x == 0 && threadIdx.x == 0) {
+        entry_offsets[b] = first;
+        if (last_chunk && b == nb - 1) entry_offsets[nb] = first + count;
+    }
+    const WindowPacket* w = packets + first;
+    const TimeAxis axis = time_axis(w, count, length_us[b], normalize_fixed ? Normalize::fixed : Normalize::span);
+    for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += gridDim.x * blockDim.x) {
+        const WindowPacket p = w[i];
+        int row, col;
+        SparsePixel out{0, 0, 0, 0, 0.0f};  // dropped: contributes nothing
+        if (packet_pixel(p, axis, n, row, col)) {
+            out.channel = uint16_t(packet_channel(p, two_channels ? Direction::channels : Direction::none));
+            out.row = uint16_t(row);
+            out.col = uint16_t(col);
+            out.value = 1.0f;
+        }
+        entries[size_t(first) + i] = out;
     }
 }
 
@@ -97,6 +114,33 @@ void bin_dense_cuda(const WindowPacket* packets, const uint32_t* offsets, const 
             packets, offsets + b0, counts + b0, length_us + b0, nb, opts.resolution,
             opts.normalize == Normalize::fixed, opts.values == ValueMode::binary,
             int(opts.direction), out + b0 * stride);
+        CUDA_CHECK_LAUNCH();
+    }
+}
+
+void packets_to_entries_cuda(const WindowPacket* packets, const uint32_t* offsets, const uint32_t* counts,
+                             const uint32_t* length_us, size_t batch, size_t total_packets,
+                             const BinningOptions& opts, SparsePixel* entries, uint32_t* entry_offsets,
+                             cudaStream_t stream) {
+    validate(opts);
+    if (opts.values != ValueMode::count || opts.direction == Direction::grey)
+        throw std::invalid_argument("packets_to_entries_cuda: " + format_options(opts) +
+                                    " is not a sum over packets (needs values=count, direction none or channels)");
+    if (total_packets > UINT32_MAX)
+        throw std::invalid_argument("packets_to_entries_cuda: more than 2^32 - 1 packets in one batch");
+    if (batch == 0) {
+        if (entry_offsets) CUDA_CHECK(cudaMemsetAsync(entry_offsets, 0, sizeof(uint32_t), stream));
+        return;
+    }
+    // Like bin_dense_cuda: y is the window, x blocks stride over its packets.  Launched even
+    // with no packets, since entry_offsets must still be written.
+    const size_t per_window = (total_packets + batch - 1) / batch;
+    const unsigned gx = unsigned(std::max<size_t>(1, std::min<size_t>((per_window + kBlock - 1) / kBlock, 1024)));
+    for (size_t b0 = 0; b0 < batch; b0 += 65535) {
+        const unsigned nb = unsigned(std::min<size_t>(batch - b0, 65535));
+        packets_to_entries_kernel<<<dim3(gx, nb), kBlock, 0, stream>>>(
+            packets, offsets + b0, counts + b0, length_us + b0, nb, b0 + nb == batch, opts.resolution,
+            opts.normalize == Normalize::fixed, opts.direction == Direction::channels, entries, entry_offsets + b0);
         CUDA_CHECK_LAUNCH();
     }
 }

@@ -1,5 +1,5 @@
 // CUDA sparse-input convolution (kernels/cuda/conv2d_sparse.h; kernels/conv2d_sparse.h is
-// the contract) and the packet -> entry step that feeds it.
+// the contract).  The packet -> entry step that feeds it is binning: kernels/cuda/binning.cu.
 //
 // Forward.  One block per output tile: image n, TP output rows x TQ output columns, all K
 // filters, accumulated in shared memory that starts at the bias.  The block streams the
@@ -51,10 +51,7 @@ static_assert(offsetof(SparsePixel, channel) == 0 && offsetof(SparsePixel, row) 
                   offsetof(SparsePixel, col) == 4 && offsetof(SparsePixel, value) == 8,
               "the kernels read a SparsePixel as three little-endian 32-bit words");
 
-// Dynamic shared memory, as a macro so that a host emulation can provide it.
-#ifndef FLOWPIC_SPARSE_EMU
 #define SPARSE_DYN_SMEM(T, name) extern __shared__ T name[]
-#endif
 
 constexpr int kThreads = 256;           // block size of the conv kernels (a power of two)
 constexpr int kWarps = kThreads / 32;
@@ -385,11 +382,7 @@ constexpr int kTile2Floats = 9216;     // gather tile, at most (36 KB: four bloc
 constexpr int kList2 = 256;            // gather: bucket items staged per step
 constexpr long long kFwd2Blocks = 256; // gather: tiles in all the plan aims for (small batches)
 constexpr int kSortGroups = 32;        // gather: column groups at most for the in-block sort
-#ifdef FLOWPIC_SPARSE_EMU_SORT_MIN       // (a host emulation may sort every step)
-constexpr int kSortMin = FLOWPIC_SPARSE_EMU_SORT_MIN;
-#else
 constexpr int kSortMin = 32;           // gather: items in a step from which the step is sorted
-#endif
 
 struct Fwd2Plan {
     int ok;              // 0: the shape does not fit this path (the single-kernel path is used)
@@ -1038,87 +1031,8 @@ sparse_db_final_kernel(const double* __restrict__ part, int n, int k, int cpp, f
     if (threadIdx.x == 0) db[blockIdx.x] = float(s);
 }
 
-#ifndef FLOWPIC_SPARSE_EMU  // (uses device-only intrinsics)
-// ---- packets -> entries ----------------------------------------------------------------
-
-// numpy_bin of kernels/cpu/binning.h, as binning.cu has it.
-__device__ int numpy_bin_dev(double x, int n) {
-    if (!(x >= 0.0 && x <= double(n))) return -1;  // also drops NaN
-    int b = int(x);
-    return b == n ? n - 1 : b;
-}
-
-// One thread per packet, windows along y as in bin_dense_kernel; the double operations
-// and their order are packet_pixel's (the _rn intrinsics keep nvcc from contracting).
-__global__ void packets_to_entries_kernel(const WindowPacket* __restrict__ packets,
-                                          const uint32_t* __restrict__ offsets, const uint32_t* __restrict__ counts,
-                                          const uint32_t* __restrict__ length_us, unsigned nb, int last_chunk, int n,
-                                          int normalize_fixed, int two_channels, SparsePixel* __restrict__ entries,
-                                          uint32_t* __restrict__ entry_offsets) {
-    const unsigned b = blockIdx.y;
-    if (b >= nb) return;
-    const uint32_t count = counts[b], first = offsets[b];
-    if (blockIdx.x == 0 && threadIdx.x == 0) {
-        entry_offsets[b] = first;
-        if (last_chunk && b == nb - 1) entry_offsets[nb] = first + count;
-    }
-    const WindowPacket* w = packets + first;
-    int64_t t0 = 0, span = 0;  // time_axis()
-    if (normalize_fixed) {
-        span = length_us[b];
-    } else if (count > 0) {
-        t0 = w[0].t_us;
-        span = int64_t(w[count - 1].t_us) - t0;
-    }
-    for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < count; i += gridDim.x * blockDim.x) {
-        const WindowPacket p = w[i];
-        const int row = numpy_bin_dev(__ddiv_rn(__dmul_rn(double(p.size), double(n)), double(kMtu)), n);
-        int col = 0;
-        if (span != 0)
-            col = numpy_bin_dev(__dmul_rn(__ddiv_rn(double(int64_t(p.t_us) - t0), double(span)), double(n)), n);
-        SparsePixel out{0, 0, 0, 0, 0.0f};  // dropped: contributes nothing
-        if (row >= 0 && col >= 0) {
-            out.channel = uint16_t(two_channels && p.dir == 0 ? 1 : 0);
-            out.row = uint16_t(row);
-            out.col = uint16_t(col);
-            out.value = 1.0f;
-        }
-        entries[size_t(first) + i] = out;
-    }
-}
-
-#endif  // FLOWPIC_SPARSE_EMU
 
 }  // namespace
-
-#ifndef FLOWPIC_SPARSE_EMU  // the launchers (a host emulation has its own)
-void packets_to_entries_cuda(const WindowPacket* packets, const uint32_t* offsets, const uint32_t* counts,
-                             const uint32_t* length_us, size_t batch, size_t total_packets,
-                             const BinningOptions& opts, SparsePixel* entries, uint32_t* entry_offsets,
-                             cudaStream_t stream) {
-    validate(opts);
-    if (opts.values != ValueMode::count || opts.direction == Direction::grey)
-        throw std::invalid_argument("packets_to_entries_cuda: " + format_options(opts) +
-                                    " is not a sum over packets (needs values=count, direction none or channels)");
-    if (total_packets > UINT32_MAX)
-        throw std::invalid_argument("packets_to_entries_cuda: more than 2^32 - 1 packets in one batch");
-    if (batch == 0) {
-        if (entry_offsets) CUDA_CHECK(cudaMemsetAsync(entry_offsets, 0, sizeof(uint32_t), stream));
-        return;
-    }
-    // Like bin_dense_cuda: y is the window, x blocks stride over its packets.  Launched even
-    // with no packets, since entry_offsets must still be written.
-    constexpr int kBlock = 256;
-    const size_t per_window = (total_packets + batch - 1) / batch;
-    const unsigned gx = unsigned(std::max<size_t>(1, std::min<size_t>((per_window + kBlock - 1) / kBlock, 1024)));
-    for (size_t b0 = 0; b0 < batch; b0 += 65535) {
-        const unsigned nb = unsigned(std::min<size_t>(batch - b0, 65535));
-        packets_to_entries_kernel<<<dim3(gx, nb), kBlock, 0, stream>>>(
-            packets, offsets + b0, counts + b0, length_us + b0, nb, b0 + nb == batch, opts.resolution,
-            opts.normalize == Normalize::fixed, opts.direction == Direction::channels, entries, entry_offsets + b0);
-        CUDA_CHECK_LAUNCH();
-    }
-}
 
 void conv2d_sparse_forward_cuda(const Conv2dShape& sh, const SparsePixel* entries, const uint32_t* offsets,
                                 const float* w, const float* b, float* y, cudaStream_t stream) {
@@ -1223,5 +1137,4 @@ void conv2d_sparse_backward_weight_cuda(const Conv2dShape& sh, const SparsePixel
     if (!scratch) CUDA_CHECK(cudaFreeAsync(buf, stream));
 }
 
-#endif  // FLOWPIC_SPARSE_EMU
 }  // namespace flowpic

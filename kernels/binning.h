@@ -1,0 +1,94 @@
+// The binning rule, written once for the host and the device: the options every
+// binning implementation shares and the per-packet bin that the scalar reference
+// (kernels/cpu/binning_ref.cpp), the fast CPU binning and both CUDA paths (dense images,
+// packets to conv1 entries) call.  kernels/cpu/binning.h explains the rule (numpy's edge
+// arithmetic) and declares the reference.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/packet_list.h"
+
+#if defined(__CUDACC__)
+#define FLOWPIC_HD __host__ __device__
+#else
+#define FLOWPIC_HD
+#endif
+
+namespace flowpic {
+
+enum class Normalize : uint8_t { span, fixed };
+enum class ValueMode : uint8_t { count, binary };
+enum class Direction : uint8_t { none, grey, channels };
+
+constexpr int kMtu = 1500;          // the size axis spans 0..1500 bytes
+constexpr int kMaxResolution = 1500;
+
+struct BinningOptions {
+    int resolution = 1500;  // N: the image is C x N x N, 1 <= N <= 1500
+    Normalize normalize = Normalize::span;
+    ValueMode values = ValueMode::count;
+    Direction direction = Direction::none;
+};
+
+// One IEEE double operation each, rounded to nearest.  On the device the _rn intrinsics
+// keep nvcc from contracting or reordering; on the host plain operators are exactly that.
+FLOWPIC_HD inline double mul_rn(double a, double b) {
+#ifdef __CUDA_ARCH__
+    return __dmul_rn(a, b);
+#else
+    return a * b;
+#endif
+}
+FLOWPIC_HD inline double div_rn(double a, double b) {
+#ifdef __CUDA_ARCH__
+    return __ddiv_rn(a, b);
+#else
+    return a / b;
+#endif
+}
+
+// The per-window part of the rule: t0 and D from the options and the window.
+struct TimeAxis {
+    int64_t t0 = 0;
+    int64_t span = 0;  // D; 0 means "every packet in column 0"
+};
+FLOWPIC_HD inline TimeAxis time_axis(const WindowPacket* packets, uint32_t count, uint32_t length_us, Normalize norm) {
+    TimeAxis a;
+    if (norm == Normalize::fixed) {
+        a.span = length_us;
+    } else if (count > 0) {
+        a.t0 = packets[0].t_us;
+        a.span = int64_t(packets[count - 1].t_us) - a.t0;
+    }
+    return a;
+}
+inline TimeAxis time_axis(const PacketListView& w, Normalize norm) {
+    return time_axis(w.packets, w.count, w.length_us, norm);
+}
+
+// numpy's bin for a normalised coordinate x on edges 0, 1, ..., n: -1 when dropped.
+FLOWPIC_HD inline int numpy_bin(double x, int n) {
+    if (!(x >= 0.0 && x <= double(n))) return -1;  // also drops NaN
+    int b = int(x);                                // x >= 0: truncation is floor
+    return b == n ? n - 1 : b;
+}
+
+// The pixel (row = size bin, col = time bin) of one packet; false when dropped.
+// Keep these operations and their order: they are what numpy computes.
+FLOWPIC_HD inline bool packet_pixel(const WindowPacket& p, const TimeAxis& a, int n, int& row, int& col) {
+    row = numpy_bin(div_rn(mul_rn(double(p.size), double(n)), double(kMtu)), n);
+    if (a.span == 0) {
+        col = 0;
+    } else {
+        col = numpy_bin(mul_rn(div_rn(double(int64_t(p.t_us) - a.t0), double(a.span)), double(n)), n);
+    }
+    return row >= 0 && col >= 0;
+}
+
+// Channel of a packet's pixel: 0 unless direction == channels (then 0 = dir 1).
+FLOWPIC_HD inline int packet_channel(const WindowPacket& p, Direction d) {
+    return d == Direction::channels && p.dir == 0 ? 1 : 0;
+}
+
+}  // namespace flowpic
