@@ -1,6 +1,7 @@
 // Captures -> labelled windows -> dataset file: the pipeline behind flowpic-prep, and the
 // unlabelled streaming form used by flowpic-render and flowpic-infer on captures.  One
-// pass over the captures; memory is bounded by the packets of live flows.
+// pass over the captures; memory stays flat however long the flows are (live flows'
+// packets wait in a spill file: flowpic/windowing.h, "Streaming").
 #pragma once
 #include <functional>
 #include <string>

@@ -27,12 +27,36 @@
 //  6. A kept window stores its packets as WindowPacket {t_us = (t - start) / 1000
 //     (floor), size, dir}, sorted by t_us; length_us = window / 1000.
 //
-// WindowCollector streams this: it gathers each live flow's packets as the FlowTable
-// reports them and windows a flow when the table ends it, so memory is bounded by the
-// packets of live flows, not by the capture.
+// Streaming (WindowCollector).  Windows come out exactly as a batch cut_windows of the
+// whole flow would give them, in the same order (a flow's windows when the flow table ends
+// it, fwd before rev), so dataset files are byte-identical; what changes is where a live
+// flow's packets wait.  Per sequence (view), packets go through the size rule as they
+// arrive and into a *lane*: a time-sorted tail in memory (a packet is inserted after every
+// packet with a timestamp <= its own, which is what the stable sort does).  Once a lane
+// holds kSpoolRunPackets packets older than reorder_margin behind its newest, those go to
+// the spill file (flowpic/packet_spool.h) as one sorted run, and the lane then only takes
+// packets not older than the newest one spilled.  A packet older than that (a backward
+// step of more than the margin) goes to the first lane that takes it, opening a new lane
+// if none does (max_lanes per sequence); past max_lanes it is buffered in memory until the
+// flow ends (the fallback, unbounded, counted in overflow_packets()).  When the flow ends,
+// each sequence's lanes (spilled runs, then tail) and its fallback buffer (stably sorted)
+// are merged, taking the lowest lane on equal timestamps, and the windows are cut from
+// that merged stream holding one window's packets at a time.
+// Why this is exactly the stable sort: within a lane packets are in stable order (sorted
+// insertion, spills are prefixes).  For lanes i < j, a packet p in lane j was refused by
+// lane i, i.e. p is older than lane i's newest spilled packet at p's arrival; a packet q
+// in lane i with p's timestamp was taken when that bound was <= its timestamp, and the
+// bound only grows, so q arrived before p: equal timestamps merge in arrival order.  The
+// same holds for the fallback buffer, which comes after every lane.  Window starts depend
+// on the sequence's first (= the merged stream's first) and last (= the largest
+// timestamp seen) packet only, both known when the flow ends.
+// Memory per live sequence: the lanes' tails (up to kSpoolRunPackets plus the packets of
+// the last reorder_margin each) and the fallback buffer; per ended flow, one window at a
+// time.  Disk: 16 bytes per spilled packet of a live flow, released as it is read back.
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -112,6 +136,17 @@ using WindowSink = std::function<void(Window&&)>;
 void cut_windows(const FlowRecord& flow, std::vector<FlowPacket>& packets,
                  const WindowOptions& opt, WindowStats& stats, const WindowSink& emit);
 
+// How WindowCollector keeps live flows (the header comment, "Streaming").  Only memory
+// and disk use depend on these, never the windows.
+struct StreamOptions {
+    int64_t reorder_margin_ns = 1000000000;  // a step back up to this is sorted in memory
+    uint32_t run_packets = 255;              // packets per spilled run, 1 .. kSpoolRunPackets
+    uint32_t max_lanes = 4;                  // sorted lanes per sequence, >= 1
+    std::string spool_dir;                   // "" = $TMPDIR, else /tmp
+};
+
+class PacketSpool;
+
 // Gathers packets per live flow and windows each flow when it ends.  Use:
 //   WindowCollector col(opt, [&](Window&& w) { writer.add_window(...); });
 //   FlowTable table(cfg, [&](const FlowRecord& r) { col.end_flow(r); });
@@ -121,22 +156,41 @@ void cut_windows(const FlowRecord& flow, std::vector<FlowPacket>& packets,
 // collector keys by flow id, so that order is fine.
 class WindowCollector {
 public:
-    WindowCollector(WindowOptions opt, WindowSink emit);
+    WindowCollector(WindowOptions opt, WindowSink emit, StreamOptions stream = {});
+    ~WindowCollector();
+    WindowCollector(const WindowCollector&) = delete;
+    WindowCollector& operator=(const WindowCollector&) = delete;
 
     void add(const FlowHit& hit, const Packet& p);
     void end_flow(const FlowRecord& rec);  // windows and frees the flow (no-op if unknown)
 
     const WindowStats& stats() const { return stats_; }
     size_t live_flows() const { return flows_.size(); }
+    // Packets of live flows held in memory (lane tails and fallback buffers), and on disk.
     uint64_t buffered_packets() const { return buffered_; }
     uint64_t peak_buffered_packets() const { return peak_buffered_; }
+    uint64_t spilled_packets() const { return spilled_; }
+    uint64_t peak_spool_bytes() const;
+    // Packets that arrived more than the reorder margin late (in a second or later lane),
+    // and those buffered in memory because every lane refused them (the fallback).
+    uint64_t late_packets() const { return late_; }
+    uint64_t overflow_packets() const { return overflow_; }
 
 private:
+    struct Lane;
+    struct Sequence;
+    struct Flow;  // per live flow: its size-rule counts and sequences (windowing.cpp)
+    void insert(Sequence& seq, const FlowPacket& p);
+    void spill(Lane& lane);
+    void cut(const FlowRecord& rec, DirView view, Sequence& seq);
+
     WindowOptions opt_;
     WindowSink emit_;
+    StreamOptions sopt_;
     WindowStats stats_;
-    std::unordered_map<uint64_t, std::vector<FlowPacket>> flows_;
-    uint64_t buffered_ = 0, peak_buffered_ = 0;
+    std::unique_ptr<PacketSpool> spool_;  // opened on the first spill
+    std::unordered_map<uint64_t, std::unique_ptr<Flow>> flows_;
+    uint64_t buffered_ = 0, peak_buffered_ = 0, spilled_ = 0, late_ = 0, overflow_ = 0;
 };
 
 }  // namespace flowpic

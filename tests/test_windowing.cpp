@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <random>
 
 #include "core/error.h"
@@ -360,6 +361,208 @@ BOOST_AUTO_TEST_CASE(collector_with_a_flow_table) {
     BOOST_TEST(got[0].tuple.sport == 1000);
     BOOST_TEST(int(got[0].packets[0].dir) == 1);
     BOOST_TEST(int(got[0].packets[1].dir) == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- streaming: WindowCollector against the plain reference ----
+
+namespace {
+
+void require_same_windows(const std::vector<Window>& got, const std::vector<Window>& want, uint64_t flow_id) {
+    BOOST_REQUIRE_EQUAL(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+        BOOST_TEST(got[i].flow_id == flow_id);
+        BOOST_TEST(got[i].start_ns == want[i].start_ns);
+        BOOST_TEST(got[i].index == want[i].index);
+        BOOST_TEST(got[i].length_us == want[i].length_us);
+        BOOST_TEST(int(got[i].view) == int(want[i].view));
+        BOOST_REQUIRE_EQUAL(got[i].packets.size(), want[i].packets.size());
+        for (size_t k = 0; k < got[i].packets.size(); ++k) {
+            BOOST_TEST(got[i].packets[k].t_us == want[i].packets[k].t_us);
+            BOOST_TEST(got[i].packets[k].size == want[i].packets[k].size);
+            BOOST_TEST(got[i].packets[k].dir == want[i].packets[k].dir);
+        }
+    }
+}
+
+// A random flow: bursts, pauses past a window, jitter, steps back (small, past the
+// margin, before the flow's first packet) and runs of equal timestamps.
+std::vector<FlowPacket> random_flow(std::mt19937_64& rng, double window_s) {
+    std::vector<FlowPacket> p;
+    const int64_t t0 = kT0 + int64_t(rng() % 1000) * kSec;
+    int64_t t = t0;
+    const int n = 1 + rng() % 600;
+    for (int i = 0; i < n; ++i) {
+        const unsigned r = rng() % 100;
+        if (r < 5) t += int64_t(rng() % (3 * int64_t(window_s) + 2)) * kSec;  // a pause
+        else if (r < 10) t -= int64_t(rng() % 2000000000);                   // back up to 2 s
+        else if (r < 12) t -= int64_t(rng() % (2 * int64_t(window_s) + 2)) * kSec;  // far back
+        else if (r < 13) t = t0 - int64_t(rng() % 5000000000);               // before the first
+        else if (r < 20) t += 0;                                               // same timestamp
+        else t += int64_t(rng() % 200000000);
+        p.push_back({t, uint32_t(rng() % 1700 + 1), uint8_t(rng() % 2)});
+    }
+    return p;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(windowing_streaming)
+
+BOOST_AUTO_TEST_CASE(streaming_equals_the_reference_on_random_interleaved_flows) {
+    std::mt19937_64 rng(77);
+    uint64_t late = 0, overflow = 0, spilled = 0, windows = 0;
+    for (int trial = 0; trial < 250; ++trial) {
+        WindowOptions o;
+        o.view = rng() % 2 ? FlowView::kUni : FlowView::kBi;
+        o.window_s = std::vector<double>{1, 2.5, 10, 15, 60}[rng() % 5];
+        o.overlap = std::vector<double>{0, 0.25, 0.5, 0.75, 0.9}[rng() % 5];
+        o.min_packets = 1 + rng() % 12;
+        o.min_span_s = std::vector<double>{-1, 0, 0.3 * o.window_s}[rng() % 3];
+        o.sizes = rng() % 2 ? SizeRule::kDrop : SizeRule::kClip;
+        StreamOptions so;  // small runs and margins, few lanes: every path runs often
+        so.run_packets = 1 + rng() % 9;
+        so.reorder_margin_ns = std::vector<int64_t>{0, 1000, 300000000, kSec, 3 * kSec}[rng() % 5];
+        so.max_lanes = 1 + rng() % 4;
+        std::vector<Window> got;
+        WindowCollector col(o, [&](Window&& w) { got.push_back(std::move(w)); }, so);
+
+        const size_t nflows = 1 + rng() % 4;
+        std::vector<std::vector<FlowPacket>> flows;
+        for (size_t f = 0; f < nflows; ++f) flows.push_back(random_flow(rng, o.window_s));
+        size_t total = 0;
+        for (auto& f : flows) total += f.size();
+        std::vector<size_t> pos(nflows, 0);  // interleaved, each flow in its own order
+        for (size_t done = 0; done < total;) {
+            size_t f = rng() % nflows;
+            if (pos[f] == flows[f].size()) continue;
+            ++done;
+            const FlowPacket& q = flows[f][pos[f]++];
+            Packet p;
+            p.ts_ns = q.ts_ns;
+            p.ip_len = q.size;
+            col.add(FlowHit{f, q.dir, kT0, pos[f] == 1}, p);
+        }
+        spilled += col.spilled_packets();
+        std::vector<size_t> order(nflows);
+        for (size_t f = 0; f < nflows; ++f) order[f] = f;
+        std::shuffle(order.begin(), order.end(), rng);
+        for (size_t f : order) {
+            got.clear();
+            WindowStats want_st, batch_st;
+            auto want = reference(flows[f], o, want_st);
+            std::vector<FlowPacket> copy = flows[f];
+            cut_windows(flow_record(f), copy, o, batch_st, [](Window&&) {});
+            const WindowStats before = col.stats();
+            col.end_flow(flow_record(f));
+            require_same_windows(got, want, f);
+            const WindowStats& now = col.stats();
+            BOOST_TEST(now.windows_kept - before.windows_kept == want_st.windows_kept);
+            BOOST_TEST(now.dropped_few_packets - before.dropped_few_packets == want_st.dropped_few_packets);
+            BOOST_TEST(now.dropped_short_span - before.dropped_short_span == want_st.dropped_short_span);
+            BOOST_TEST(now.packets_dropped_size - before.packets_dropped_size == want_st.packets_dropped_size);
+            BOOST_TEST(now.packets_clipped_size - before.packets_clipped_size == want_st.packets_clipped_size);
+            BOOST_TEST(now.sequences - before.sequences == batch_st.sequences);
+            BOOST_TEST(now.packets - before.packets == flows[f].size());
+            BOOST_TEST(now.packets_kept - before.packets_kept == batch_st.packets_kept);
+            windows += got.size();
+        }
+        BOOST_TEST(col.live_flows() == 0u);
+        BOOST_TEST(col.buffered_packets() == 0u);
+        BOOST_TEST(col.spilled_packets() == 0u);
+        late += col.late_packets();
+        overflow += col.overflow_packets();
+    }
+    // The paths under test did run.
+    BOOST_TEST(spilled > 10000u);
+    BOOST_TEST(late > 1000u);
+    BOOST_TEST(overflow > 100u);
+    BOOST_TEST(windows > 1000u);
+}
+
+// One long flow with jitter: packets every 10 ms for 2000 s (200,000), each direction.
+BOOST_AUTO_TEST_CASE(memory_stays_bounded_on_a_long_flow) {
+    std::mt19937_64 rng(5);
+    for (FlowView view : {FlowView::kBi, FlowView::kUni}) {
+        WindowOptions o;
+        o.view = view;
+        std::vector<Window> got;
+        WindowCollector col(o, [&](Window&& w) { got.push_back(std::move(w)); });
+        std::vector<FlowPacket> all;
+        uint64_t peak_spilled = 0;
+        for (int i = 0; i < 200000; ++i) {
+            // steps back of up to 30 ms now and then: inside the 1 s reorder margin
+            int64_t t = kT0 + int64_t(i) * 10000000 - (rng() % 8 == 0 ? int64_t(rng() % 30000000) : 0);
+            FlowPacket q{t, uint32_t(60 + rng() % 1441), uint8_t(rng() % 2)};
+            all.push_back(q);
+            Packet p;
+            p.ts_ns = q.ts_ns;
+            p.ip_len = q.size;
+            col.add(FlowHit{3, q.dir, kT0, i == 0}, p);
+            peak_spilled = std::max(peak_spilled, col.spilled_packets());
+        }
+        // Held in memory per lane: < 255 ready to spill plus the last second (100 packets).
+        const uint64_t lanes = view == FlowView::kUni ? 2 : 1;
+        BOOST_TEST(col.peak_buffered_packets() <= lanes * (255 + 110));
+        BOOST_TEST(peak_spilled >= 200000u - lanes * (255 + 110));
+        BOOST_TEST(col.late_packets() == 0u);
+        BOOST_TEST(col.peak_spool_bytes() <= (200000 / 255 + 2) * 4096u);
+        col.end_flow(flow_record(3));
+        WindowStats st;
+        require_same_windows(got, reference(all, o, st), 3);
+        BOOST_TEST(got.size() == (view == FlowView::kUni ? 66u : 33u));
+        BOOST_TEST(col.spilled_packets() == 0u);
+    }
+}
+
+// A capture that is two captures end to end: the flow's clock jumps back an hour once.
+// The second half gets a lane of its own: still bounded, nothing in the fallback.
+BOOST_AUTO_TEST_CASE(one_large_step_back_takes_a_second_lane_not_the_fallback) {
+    std::mt19937_64 rng(8);
+    WindowOptions o = bi_opts(60, 10, -1);
+    std::vector<Window> got;
+    WindowCollector col(o, [&](Window&& w) { got.push_back(std::move(w)); });
+    std::vector<FlowPacket> all;
+    for (int half = 0; half < 2; ++half)
+        for (int i = 0; i < 50000; ++i) {
+            FlowPacket q{kT0 + (half ? 0 : 3600 * kSec) + int64_t(i) * 20000000 + int64_t(rng() % 1000),
+                         uint32_t(60 + rng() % 1441), uint8_t(rng() % 2)};
+            all.push_back(q);
+            Packet p;
+            p.ts_ns = q.ts_ns;
+            p.ip_len = q.size;
+            col.add(FlowHit{0, q.dir, kT0, false}, p);
+        }
+    BOOST_TEST(col.peak_buffered_packets() <= 2 * (255 + 60));
+    BOOST_TEST(col.late_packets() == 50000u);
+    BOOST_TEST(col.overflow_packets() == 0u);
+    col.end_flow(flow_record(0));
+    WindowStats st;
+    require_same_windows(got, reference(all, o, st), 0);
+}
+
+BOOST_AUTO_TEST_CASE(an_unusable_spool_directory_is_one_input_error) {
+    const std::string dir = (std::filesystem::temp_directory_path() /
+                             ("flowpic-no-such-dir-" + std::to_string(std::random_device{}()))).string();
+    StreamOptions so;
+    so.spool_dir = dir;  // never created
+    so.run_packets = 4;
+    so.reorder_margin_ns = 0;
+    WindowCollector col(bi_opts(10), [](Window&&) {}, so);
+    Packet p;
+    p.ip_len = 100;
+    try {
+        for (int i = 0; i < 10; ++i) {
+            p.ts_ns = kT0 + i * kSec;
+            col.add(FlowHit{0, 1, kT0, i == 0}, p);
+        }
+        BOOST_FAIL("no error from a missing spool directory");
+    } catch (const InputError& e) {
+        BOOST_TEST(std::string(e.what()).find(dir) == 0u);
+        BOOST_TEST(std::string(e.what()).find("TMPDIR") != std::string::npos);
+    }
+    BOOST_TEST(!std::filesystem::exists(dir));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
