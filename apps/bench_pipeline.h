@@ -87,7 +87,7 @@ public:
             }
         }();
         net.init_glorot(seed_);
-        auto be = backend_for(device_);
+        auto be = make_backend(device_);
         net.to(be->memory());
         net.set_sparse_input(input_ == "sparse");
         const CudaDeviceInfo info = cuda_device_info();

@@ -20,11 +20,6 @@ inline CLI::Option* add_device_flag(CLI::App* app, std::string& device) {
         ->default_val(device);
 }
 
-inline std::unique_ptr<Backend> backend_for(const std::string& device) {
-    if (device == "auto") return make_backend(cuda_device_info().count > 0 ? "cuda" : "cpu");
-    return make_backend(device);
-}
-
 inline std::string gib_string(double bytes) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / double(1ull << 30));

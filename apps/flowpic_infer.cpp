@@ -100,7 +100,7 @@ int run_images(const std::string& model_path, const std::string& images, const s
     if (m.info.metadata.count("binning")) rule = PixelRule{model_binning(m, model_path)};
     uint64_t off_rule = 0, first_off = 0;
     float first_value = 0;
-    auto be = backend_for(device);
+    auto be = make_backend(device);
     m.net->to(be->memory());
     check_batch_fits(*m.net, *be, batch, /*training=*/false);
     const size_t per_image = size_t(c * h * w), k = m.info.classes.size();

@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
         if (best_by != "loss" && best_by != "accuracy")
             throw UsageError("--best-by: invalid value '" + best_by + "' (expected loss or accuracy)");
         cfg.best_by = best_by == "loss" ? BestBy::kValLoss : BestBy::kValAccuracy;
-        auto be = backend_for(device);
+        auto be = make_backend(device);
         if (threads > 0) omp_set_num_threads(threads);
         cfg.progress = !quiet;
         cfg.checkpoint_path = checkpoint.empty() ? out + ".ckpt" : checkpoint;

@@ -49,7 +49,7 @@ class CaptureClassifier {
 public:
     CaptureClassifier(LoadedModel& m, const BinningOptions& b, int batch, const std::string& device)
         : m_(m), b_(b), batch_(size_t(batch)) {
-        be_ = backend_for(device);
+        be_ = make_backend(device);
         m_.net->to(be_->memory());
         check_batch_fits(*m_.net, *be_, batch, /*training=*/false);
         clf_ = make_classifier(*m_.net, *be_, b_);

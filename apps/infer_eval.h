@@ -88,7 +88,7 @@ inline int run_eval(const EvalRequest& r) {
     std::unique_ptr<AtomicFile> out;
     if (!r.json) out = std::make_unique<AtomicFile>(r.output);
 
-    auto be = backend_for(r.device);
+    auto be = make_backend(r.device);
     m.net->to(be->memory());
     check_batch_fits(*m.net, *be, r.batch, /*training=*/false);
     Progress progress("evaluating", loader.size(), "windows", !r.quiet);

@@ -17,10 +17,17 @@
 
 namespace flowpic {
 
+class Network;
+class WindowClassifier;
+
 class Backend {
 public:
     virtual ~Backend() = default;
     virtual std::string name() const = 0;
+    // A batch-1 classifier that replays one captured graph (nn/classifier.h), or nullptr
+    // where the backend has none (the CPU).  `max_packets`: the graph's packet capacity.
+    virtual std::unique_ptr<WindowClassifier> batch1_graph(Network& net, const BinningOptions& binning,
+                                                           uint32_t max_packets);
     virtual Memory memory() const { return Memory::kHost; }
     // Waits until every op issued so far has finished (host backends: nothing to wait for).
     virtual void synchronize() {}
@@ -94,8 +101,11 @@ std::unique_ptr<Backend> make_cpu_backend(CpuKind kind = CpuKind::kAuto);
 // tensors from the caching arena.  Throws InputError naming the reason when the build has
 // no CUDA or there is no usable device.
 std::unique_ptr<Backend> make_cuda_backend();
+// The same, or nullptr (with the reason in *why_none when given) instead of throwing.
+std::unique_ptr<Backend> try_make_cuda_backend(std::string* why_none = nullptr);
 
-// "cpu" (auto), "cpu-scalar", "cpu-avx2", "cuda": what --device accepts.
+// What --device accepts: "cpu" (AVX2 when the CPU has it), "cpu-scalar", "cpu-avx2",
+// "cuda", or "auto" (cuda when a usable device is present, else cpu).
 std::unique_ptr<Backend> make_backend(const std::string& device);
 
 }  // namespace flowpic

@@ -4,9 +4,7 @@
 
 namespace flowpic {
 
-// Defined in nn/cuda_backend.cpp (nullptr from a build without CUDA).
-std::unique_ptr<WindowClassifier> make_cuda_graph_classifier(Network& net, Backend& be, const BinningOptions& binning,
-                                                             uint32_t graph_packets);
+std::unique_ptr<WindowClassifier> Backend::batch1_graph(Network&, const BinningOptions&, uint32_t) { return nullptr; }
 
 void EagerClassifier::classify(const PacketListView* windows, size_t n, float* probs) {
     if (n == 0) return;
@@ -19,10 +17,8 @@ void EagerClassifier::classify(const PacketListView* windows, size_t n, float* p
 
 std::unique_ptr<WindowClassifier> make_classifier(Network& net, Backend& be, const BinningOptions& binning,
                                                   const ClassifierOptions& opts) {
-    if (opts.graph && be.memory() == Memory::kDevice) {
-        auto g = make_cuda_graph_classifier(net, be, binning, opts.graph_packets);
-        if (g) return g;
-    }
+    if (opts.graph)
+        if (auto g = be.batch1_graph(net, binning, opts.graph_packets)) return g;
     return std::make_unique<EagerClassifier>(net, be, binning);
 }
 

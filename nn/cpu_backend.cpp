@@ -144,7 +144,11 @@ std::unique_ptr<Backend> make_backend(const std::string& device) {
     if (device == "cpu-scalar") return make_cpu_backend(CpuKind::kScalar);
     if (device == "cpu-avx2") return make_cpu_backend(CpuKind::kAvx2);
     if (device == "cuda") return make_cuda_backend();
-    throw UsageError("--device: invalid value '" + device + "' (expected cpu, cpu-scalar, cpu-avx2 or cuda)");
+    if (device == "auto") {
+        if (auto cuda = try_make_cuda_backend()) return cuda;
+        return make_cpu_backend(CpuKind::kAuto);
+    }
+    throw UsageError("--device: invalid value '" + device + "' (expected cpu, cpu-scalar, cpu-avx2, cuda or auto)");
 }
 
 }  // namespace flowpic

@@ -98,6 +98,8 @@ size_t pack_into(uint8_t* block, const PackedLayout& L, const PacketListView* wi
 
 class CudaBackend final : public Backend {
 public:
+    std::unique_ptr<WindowClassifier> batch1_graph(Network& net, const BinningOptions& binning,
+                                                   uint32_t max_packets) override;  // below the graph classifier
     CudaBackend() {
         CUDA_CHECK(cudaStreamCreate(&stream_));
         CUDA_CHECK(cudaStreamCreateWithFlags(&copy_, cudaStreamNonBlocking));
@@ -400,19 +402,20 @@ private:
     bool stale_ = true;
 };
 
-}  // namespace
-
-std::unique_ptr<Backend> make_cuda_backend() {
-    const CudaDeviceInfo info = cuda_device_info();
-    if (info.count == 0) throw InputError("--device cuda: " + (info.why_none.empty() ? "no CUDA device" : info.why_none));
-    return std::make_unique<CudaBackend>();
+std::unique_ptr<WindowClassifier> CudaBackend::batch1_graph(Network& net, const BinningOptions& binning,
+                                                           uint32_t max_packets) {
+    return std::make_unique<CudaGraphClassifier>(net, *this, binning, max_packets);
 }
 
-std::unique_ptr<WindowClassifier> make_cuda_graph_classifier(Network& net, Backend& be, const BinningOptions& binning,
-                                                             uint32_t graph_packets) {
-    auto* cuda = dynamic_cast<CudaBackend*>(&be);
-    if (!cuda) return nullptr;
-    return std::make_unique<CudaGraphClassifier>(net, *cuda, binning, graph_packets);
+}  // namespace
+
+std::unique_ptr<Backend> try_make_cuda_backend(std::string* why_none) {
+    const CudaDeviceInfo info = cuda_device_info();  // the one probe
+    if (info.count == 0) {
+        if (why_none) *why_none = info.why_none.empty() ? "no CUDA device" : info.why_none;
+        return nullptr;
+    }
+    return std::make_unique<CudaBackend>();
 }
 
 }  // namespace flowpic
@@ -421,14 +424,22 @@ std::unique_ptr<WindowClassifier> make_cuda_graph_classifier(Network& net, Backe
 
 namespace flowpic {
 
-std::unique_ptr<Backend> make_cuda_backend() {
-    throw InputError("--device cuda: this build has no CUDA (nvcc was not found, or make CUDA=0); use --device cpu");
-}
-
-std::unique_ptr<WindowClassifier> make_cuda_graph_classifier(Network&, Backend&, const BinningOptions&, uint32_t) {
+std::unique_ptr<Backend> try_make_cuda_backend(std::string* why_none) {
+    if (why_none) *why_none = "this build has no CUDA (nvcc was not found, or make CUDA=0); use --device cpu";
     return nullptr;
 }
 
 }  // namespace flowpic
 
 #endif
+
+namespace flowpic {
+
+std::unique_ptr<Backend> make_cuda_backend() {
+    std::string why;
+    auto be = try_make_cuda_backend(&why);
+    if (!be) throw InputError("--device cuda: " + why);
+    return be;
+}
+
+}  // namespace flowpic
