@@ -81,19 +81,10 @@ struct PackedLayout {
 
 // Writes windows into a block of `layout` (host); returns the total packets.
 size_t pack_into(uint8_t* block, const PackedLayout& L, const PacketListView* windows, size_t n) {
-    auto* offsets = reinterpret_cast<uint32_t*>(block + L.offsets_at);
-    auto* counts = reinterpret_cast<uint32_t*>(block + L.counts_at);
-    auto* length = reinterpret_cast<uint32_t*>(block + L.length_at);
-    auto* packets = reinterpret_cast<WindowPacket*>(block + L.packets_at);
-    size_t total = 0;
-    for (size_t b = 0; b < n; ++b) {
-        offsets[b] = uint32_t(total);
-        counts[b] = windows[b].count;
-        length[b] = windows[b].length_us;
-        if (windows[b].count) std::memcpy(packets + total, windows[b].packets, windows[b].count * sizeof(WindowPacket));
-        total += windows[b].count;
-    }
-    return total;
+    return pack_windows_into(windows, n, reinterpret_cast<uint32_t*>(block + L.offsets_at),
+                             reinterpret_cast<uint32_t*>(block + L.counts_at),
+                             reinterpret_cast<uint32_t*>(block + L.length_at),
+                             reinterpret_cast<WindowPacket*>(block + L.packets_at));
 }
 
 class CudaBackend final : public Backend {

@@ -5,6 +5,7 @@
 // binary stores 1, grey takes an atomicMax on the float's bits (50 and 200 are positive,
 // and positive floats order like their bit patterns), so no mode has a race.
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -81,18 +82,28 @@ __global__ void packets_to_entries_kernel(const WindowPacket* __restrict__ packe
 
 }  // namespace
 
+size_t pack_windows_into(const PacketListView* windows, size_t batch, uint32_t* offsets, uint32_t* counts,
+                         uint32_t* length_us, WindowPacket* packets) {
+    size_t total = 0;
+    for (size_t b = 0; b < batch; ++b) {
+        offsets[b] = uint32_t(total);
+        counts[b] = windows[b].count;
+        length_us[b] = windows[b].length_us;
+        if (windows[b].count) std::memcpy(packets + total, windows[b].packets, windows[b].count * sizeof(WindowPacket));
+        total += windows[b].count;
+    }
+    return total;
+}
+
 PackedWindows pack_windows(const PacketListView* windows, size_t batch) {
     PackedWindows pw;
     size_t total = 0;
     for (size_t b = 0; b < batch; ++b) total += windows[b].count;
-    pw.packets.reserve(total);
-    for (size_t b = 0; b < batch; ++b) {
-        pw.offsets.push_back(uint32_t(pw.packets.size()));
-        pw.counts.push_back(windows[b].count);
-        pw.length_us.push_back(windows[b].length_us);
-        pw.packets.insert(pw.packets.end(), windows[b].packets,
-                          windows[b].packets + windows[b].count);
-    }
+    pw.packets.resize(total);
+    pw.offsets.resize(batch);
+    pw.counts.resize(batch);
+    pw.length_us.resize(batch);
+    pack_windows_into(windows, batch, pw.offsets.data(), pw.counts.data(), pw.length_us.data(), pw.packets.data());
     return pw;
 }
 

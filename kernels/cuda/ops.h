@@ -29,7 +29,11 @@ struct PackedWindows {
     std::vector<uint32_t> offsets, counts, length_us;
     size_t size() const { return counts.size(); }
 };
-// Host-side packing of PacketListViews (no CUDA call).
+// Host-side packing of PacketListViews (no CUDA call), the one packer every upload uses:
+// window b's packets at packets[offsets[b] ..], its count and length beside; returns the
+// total packets (the arrays must hold `batch` entries and the packets).
+size_t pack_windows_into(const PacketListView* windows, size_t batch, uint32_t* offsets, uint32_t* counts,
+                         uint32_t* length_us, WindowPacket* packets);
 PackedWindows pack_windows(const PacketListView* windows, size_t batch);
 
 // out: batch x C x N x N floats (C, N from opts), zeroed here, then the same image as
