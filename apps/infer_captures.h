@@ -6,14 +6,9 @@
 //                epoch seconds; packets counts the window's packets after the size rule.
 //   flows CSV    capture,proto,src,sport,dst,dport,windows,class,p_<class>...
 //                one row per flow (both uni views of a flow together) that has at least
-//                one window: the mean of its windows' probabilities, class = its argmax.
-//                The mean keeps the confidence of each window; with equal windows it
-//                agrees with a majority vote, and it breaks that vote's ties sensibly.
-// Windows are classified in batches as they stream out of the captures, so memory is
-// bounded by the live flows and one batch.
+//                one window: the mean of its windows' probabilities, class = its argmax
+//                (nn/capture_classifier.h, which also batches the windows).
 #pragma once
-#include "apps/device_flag.h"
-#include "nn/classifier.h"
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,6 +19,7 @@
 #include "core/atomic_file.h"
 #include "flowpic/prep.h"
 #include "kernels/cpu/binning_fast.h"
+#include "nn/capture_classifier.h"
 #include "nn/evaluate.h"
 #include "nn/metrics.h"
 #include "pcap/capture_reader.h"
@@ -44,78 +40,6 @@ inline std::string csv_field(const std::string& s) {
     for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
 }
-
-class CaptureClassifier {
-public:
-    CaptureClassifier(LoadedModel& m, const BinningOptions& b, int batch, const std::string& device)
-        : m_(m), b_(b), batch_(size_t(batch)) {
-        be_ = make_backend(device);
-        m_.net->to(be_->memory());
-        check_batch_fits(*m_.net, *be_, batch, /*training=*/false);
-        clf_ = make_classifier(*m_.net, *be_, b_);
-    }
-
-    struct Row {
-        uint32_t capture;
-        uint64_t flow_id;
-        FiveTuple tuple;
-        DirView view;
-        int64_t start_ns;
-        size_t packets;
-        std::vector<float> probs;
-    };
-    struct Flow {
-        uint32_t capture;
-        FiveTuple tuple;
-        size_t windows = 0;
-        std::vector<double> sum;
-    };
-
-    // Queues a window; classifies the queue when it is full (rows then go to on_row).
-    void add(uint32_t capture, Window&& w) {
-        pending_.push_back({capture, std::move(w)});
-        if (pending_.size() >= batch_) flush();
-    }
-    void flush() {
-        if (pending_.empty()) return;
-        const size_t n = pending_.size(), k = m_.info.classes.size();
-        views_.clear();
-        for (const auto& p : pending_)
-            views_.push_back({p.second.packets.data(), uint32_t(p.second.packets.size()), p.second.length_us});
-        probs_.resize(n * k);
-        clf_->classify(views_.data(), n, probs_.data());
-        for (size_t i = 0; i < n; ++i) {
-            const Window& w = pending_[i].second;
-            Row row{pending_[i].first, w.flow_id, w.tuple, w.view, w.start_ns, w.packets.size(),
-                    std::vector<float>(probs_.begin() + i * k, probs_.begin() + (i + 1) * k)};
-            auto key = std::make_pair(row.capture, row.flow_id);
-            auto it = flow_index_.find(key);
-            if (it == flow_index_.end()) {
-                it = flow_index_.emplace(key, flows_.size()).first;
-                flows_.push_back({row.capture, row.tuple, 0, std::vector<double>(k, 0.0)});
-            }
-            Flow& f = flows_[it->second];
-            ++f.windows;
-            for (size_t j = 0; j < k; ++j) f.sum[j] += row.probs[j];
-            on_row(row);
-        }
-        pending_.clear();
-    }
-    const std::vector<Flow>& flows() const { return flows_; }
-    std::function<void(const Row&)> on_row;
-
-private:
-    LoadedModel& m_;
-    BinningOptions b_;
-    size_t batch_;
-    std::unique_ptr<Backend> be_;
-    std::vector<std::pair<uint32_t, Window>> pending_;
-    std::vector<PacketListView> views_;
-    std::unique_ptr<WindowClassifier> clf_;
-    std::vector<float> probs_;
-    std::map<std::pair<uint32_t, uint64_t>, size_t> flow_index_;
-    std::vector<Flow> flows_;
-};
 
 inline int run_captures(const CaptureRequest& r, CLI::App& app, WindowFlags& wf) {
     LoadedModel m = load_model(r.model_path);
@@ -184,8 +108,7 @@ inline int run_captures(const CaptureRequest& r, CLI::App& app, WindowFlags& wf)
 
     nlohmann::json flows = nlohmann::json::array();
     for (const auto& f : clf.flows()) {
-        std::vector<double> mean(k);
-        for (size_t j = 0; j < k; ++j) mean[j] = f.sum[j] / double(f.windows);
+        const std::vector<double> mean = f.mean();
         const size_t best = size_t(std::max_element(mean.begin(), mean.end()) - mean.begin());
         if (r.json)
             flows.push_back({{"capture", captures[f.capture]}, {"proto", f.tuple.proto == kProtoTcp ? "tcp" : "udp"},

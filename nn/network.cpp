@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include "core/error.h"
+#include "kernels/cuda/device_memory.h"
 #include "core/rng.h"
 
 namespace flowpic {
@@ -199,6 +201,31 @@ std::string Network::summary() const {
         out += "  " + l->describe() + " -> " + shape_string(s) + "\n";
     }
     return out;
+}
+
+namespace {
+
+std::string gib_string(double bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / double(1ull << 30));
+    return buf;
+}
+
+}  // namespace
+
+void check_batch_fits(Network& net, Backend& be, int batch, bool training) {
+    if (be.memory() != Memory::kDevice) return;
+    size_t free_b = 0, total_b = 0;
+    device_memory_info(free_b, total_b);
+    const double per_image = double(net.bytes_per_image(training));
+    const double fixed = double(net.parameter_count()) * sizeof(float) * (training ? 5 : 1);
+    const double usable = double(free_b) * 0.9;  // the driver, the scratch buffers and fragmentation
+    const double need = fixed + per_image * double(batch);
+    if (need <= usable) return;
+    const double fits = (usable - fixed) / per_image;
+    throw InputError("--batch " + std::to_string(batch) + " needs " + gib_string(need) + " of device memory, " +
+                     gib_string(double(free_b)) + " free: use --batch " +
+                     (fits >= 1 ? std::to_string(int64_t(fits)) + " or less" : "1 with a lower --resolution"));
 }
 
 }  // namespace flowpic

@@ -93,4 +93,9 @@ private:
     void backward_to(Backend& be, size_t last, const Tensor* x, const Tensor& dlogits);
 };
 
+// Throws InputError when `batch` images would not fit in the device's free memory:
+// "--batch 100000 needs 812.30 GiB of device memory, 78.90 GiB free: use --batch 9600 or
+// less".  Host backends always fit.
+void check_batch_fits(Network& net, Backend& be, int batch, bool training);
+
 }  // namespace flowpic
