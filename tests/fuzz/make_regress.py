@@ -79,6 +79,11 @@ def main():
     put("labels", "re_counted_nested", b"re:(?:a?){30}a{30}\tchat\n\0" + b"a" * 30)
     put("labels", "duplicate_and_catch_all", b"x*\tchat\nx*\tfile\nre:.*\tvoip\n*.pcap\tvideo\n\0x.pcap")
 
+    # npy: a shape whose element count overflows 64 bits.
+    h = b"{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904, 16), }"
+    h += b" " * ((64 - (10 + len(h) + 1) % 64) % 64) + b"\n"
+    put("npy", "shape_overflows_u64", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + bytes(16))
+
     # dataset: a class table claiming 0xffffffff names (reserved up front: 128 GB); the
     # harness re-seals the checksums (first byte odd).  Built from a seed dataset.
     if len(sys.argv) > 1:
