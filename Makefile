@@ -151,7 +151,7 @@ fuzz: fuzz-build
 	@set -e; for n in $(FUZZ_NAMES); do \
 	  work=$(FUZZ_DIR)/corpus/$$n; mkdir -p $$work $(FUZZ_DIR)/crashes/$$n; \
 	  echo "fuzz: $$n for $(FUZZ_S) s"; \
-	  ASAN_OPTIONS=detect_leaks=1 $(FUZZ_DIR)/fuzz-$$n -max_total_time=$(FUZZ_S) -jobs=1 -workers=1 \
+	  ASAN_OPTIONS=detect_leaks=1 $(FUZZ_DIR)/fuzz-$$n -max_total_time=$(FUZZ_S) \
 	    -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_DIR)/crashes/$$n/ $(FUZZ_ARGS) $$work tests/fuzz/corpus/$$n tests/fuzz/regress/$$n 2>&1 | \
 	    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|.*ERROR)' || true; \
