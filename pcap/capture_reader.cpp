@@ -44,6 +44,8 @@ FILE* CaptureReader::open_mapped(const std::string& path) {
             std::setvbuf(f, nullptr, _IOFBF, 1 << 16);
             return f;
         }
+        munmap(m, size_);
+        map_ = nullptr;
     }
     FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) throw input_error(path, std::strerror(errno));
@@ -69,7 +71,12 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
         FILE* f = open_mapped(path);
         p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
         if (!p) {
+            // The destructor does not run for a constructor that throws: unmap here, or
+            // every file that is not a capture leaks a mapping (found by fuzzing: after
+            // ~65,000 of them mmap fails for good).
             std::fclose(f);
+            if (map_) munmap(map_, size_);
+            map_ = nullptr;
             throw input_error(path, open_error_text(errbuf));
         }
     }
