@@ -13,6 +13,20 @@ using namespace flowpic;
 
 namespace {
 
+// One window against the reference's: start, index, length, view and every packet.
+void check_same_window(const Window& got, const Window& want) {
+    BOOST_TEST(got.start_ns == want.start_ns);
+    BOOST_TEST(got.index == want.index);
+    BOOST_TEST(got.length_us == want.length_us);
+    BOOST_TEST(int(got.view) == int(want.view));
+    BOOST_REQUIRE_EQUAL(got.packets.size(), want.packets.size());
+    for (size_t k = 0; k < got.packets.size(); ++k) {
+        BOOST_TEST(got.packets[k].t_us == want.packets[k].t_us);
+        BOOST_TEST(got.packets[k].size == want.packets[k].size);
+        BOOST_TEST(got.packets[k].dir == want.packets[k].dir);
+    }
+}
+
 constexpr int64_t kSec = 1000000000;
 const int64_t kT0 = 1500000000 * kSec;  // an absolute epoch time: offsets must be relative
 
@@ -262,15 +276,7 @@ BOOST_AUTO_TEST_CASE(matches_the_plain_reference_on_random_flows) {
         BOOST_TEST(got_st.packets_clipped_size == want_st.packets_clipped_size);
         BOOST_TEST(got_st.packets == uint64_t(n));
         for (size_t i = 0; i < got.size(); ++i) {
-            BOOST_TEST(got[i].start_ns == want[i].start_ns);
-            BOOST_TEST(got[i].index == want[i].index);
-            BOOST_TEST(int(got[i].view) == int(want[i].view));
-            BOOST_REQUIRE_EQUAL(got[i].packets.size(), want[i].packets.size());
-            for (size_t k = 0; k < got[i].packets.size(); ++k) {
-                BOOST_TEST(got[i].packets[k].t_us == want[i].packets[k].t_us);
-                BOOST_TEST(got[i].packets[k].size == want[i].packets[k].size);
-                BOOST_TEST(got[i].packets[k].dir == want[i].packets[k].dir);
-            }
+            check_same_window(got[i], want[i]);
         }
     }
 }
@@ -373,16 +379,7 @@ void require_same_windows(const std::vector<Window>& got, const std::vector<Wind
     BOOST_REQUIRE_EQUAL(got.size(), want.size());
     for (size_t i = 0; i < got.size(); ++i) {
         BOOST_TEST(got[i].flow_id == flow_id);
-        BOOST_TEST(got[i].start_ns == want[i].start_ns);
-        BOOST_TEST(got[i].index == want[i].index);
-        BOOST_TEST(got[i].length_us == want[i].length_us);
-        BOOST_TEST(int(got[i].view) == int(want[i].view));
-        BOOST_REQUIRE_EQUAL(got[i].packets.size(), want[i].packets.size());
-        for (size_t k = 0; k < got[i].packets.size(); ++k) {
-            BOOST_TEST(got[i].packets[k].t_us == want[i].packets[k].t_us);
-            BOOST_TEST(got[i].packets[k].size == want[i].packets[k].size);
-            BOOST_TEST(got[i].packets[k].dir == want[i].packets[k].dir);
-        }
+        check_same_window(got[i], want[i]);
     }
 }
 
