@@ -1,8 +1,9 @@
 # flowpic — build, test, bench, demo.  `make help` lists the targets.
 #
-# Layers (nothing below includes upward):  apps/ -> nn/ flowpic/ pcap/ -> kernels/ -> core/
-# Every .cpp under core/ pcap/ flowpic/ nn/ kernels/cpu/ goes into build/libflowpic.a;
-# every apps/flowpic_<name>.cpp becomes build/bin/flowpic-<name>; tests/*.cpp form one
+# Layers (nothing below includes upward):  apps/ -> nn/ flowpic/ pcap/ synth/ -> kernels/ -> core/
+# Every .cpp under core/ pcap/ synth/ flowpic/ nn/ kernels/cpu/ goes into build/libflowpic.a;
+# every apps/flowpic_<name>.cpp becomes build/bin/flowpic-<name>, linked with the tools'
+# shared code (the other apps/*.cpp, in build/libflowpic-apps.a); tests/*.cpp form one
 # Boost.Test binary build/bin/flowpic-tests.  CUDA sources (kernels/cuda/*.cu) are built
 # when nvcc is found; `make CUDA=0` turns them off.
 
@@ -40,9 +41,10 @@ ifeq ($(PROFILE),1)
 NVCCFLAGS += -lineinfo
 endif
 
-LIB_SRC  := $(wildcard core/*.cpp pcap/*.cpp flowpic/*.cpp nn/*.cpp kernels/cpu/*.cpp)
+LIB_SRC  := $(wildcard core/*.cpp pcap/*.cpp synth/*.cpp flowpic/*.cpp nn/*.cpp kernels/cpu/*.cpp)
 CU_SRC   := $(wildcard kernels/cuda/*.cu)
 APP_SRC  := $(wildcard apps/flowpic_*.cpp)
+APP_LIB_SRC := $(filter-out $(APP_SRC),$(wildcard apps/*.cpp))
 # The fuzz harness bodies are ordinary functions: the suite replays tests/fuzz/regress/.
 TEST_SRC := $(wildcard tests/*.cpp tests/fuzz/fuzz_*.cpp)
 
@@ -57,6 +59,10 @@ else
 CU_OBJ   :=
 endif
 LIB      := $(BUILD)/libflowpic.a
+APP_LIB  := $(BUILD)/libflowpic-apps.a
+APP_LIB_OBJ := $(APP_LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
+# `make test` and `make demo` build in parallel: JOBS=1 for a serial build.
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all test demo bench deps clean help
 # Keep the apps' object files: as intermediates of a pattern rule make would delete them
@@ -86,9 +92,13 @@ $(LIB): $(LIB_OBJ) $(CU_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/flowpic-%: $(BUILD)/obj/apps/flowpic_%.o $(LIB)
+$(APP_LIB): $(APP_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/flowpic-%: $(BUILD)/obj/apps/flowpic_%.o $(APP_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $< $(APP_LIB) $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/bin/flowpic-tests: $(TEST_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
@@ -98,7 +108,7 @@ $(BUILD)/bin/flowpic-tests: $(TEST_OBJ) $(LIB)
 # the binaries for its command-line tests.
 ifneq ($(SANITIZE),1)
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	FLOWPIC_BIN=$(BUILD)/bin $(BUILD)/bin/flowpic-tests --color_output=no $(TEST_ARGS)
 else
 # Sanitizer reports go to files, not into the stderr that the CLI tests read, and get
@@ -110,7 +120,7 @@ SAN_ENV := ASAN_OPTIONS=log_path=$(SAN_LOG)/asan:exitcode=86:detect_leaks=1:stri
            UBSAN_OPTIONS=log_path=$(SAN_LOG)/ubsan:exitcode=87:print_stacktrace=1:halt_on_error=1 \
            LSAN_OPTIONS=exitcode=86
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@rm -rf $(SAN_LOG) && mkdir -p $(SAN_LOG)
 	@rc=0; FLOWPIC_BIN=$(BUILD)/bin $(SAN_ENV) $(BUILD)/bin/flowpic-tests --color_output=no $(TEST_ARGS) || rc=$$?; \
 	if [ -n "$$(ls -A $(SAN_LOG))" ]; then cat $(SAN_LOG)/*; echo "sanitizer reports: $$(ls $(SAN_LOG) | wc -l) (in $(SAN_LOG))"; exit 1; fi; \
@@ -160,11 +170,11 @@ fuzz: fuzz-build
 
 DEMO_OUT ?= out/demo
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	bash apps/demo.sh $(BUILD)/bin $(DEMO_OUT)
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	bash bench/run.sh $(BUILD)/bin
 
 DEB_PACKAGES := make g++ libpcap-dev libboost-test-dev libstb-dev nlohmann-json3-dev libcli11-dev \

@@ -2,7 +2,6 @@
 // --resolution N, --normalize span|fixed, --values count|binary, --direction none|grey|channels.
 #pragma once
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "kernels/cpu/binning.h"
@@ -36,10 +35,5 @@ struct BinningFlags {
         return o;
     }
 };
-
-inline nlohmann::json binning_json(const BinningOptions& o) {
-    return {{"resolution", o.resolution}, {"normalize", to_string(o.normalize)}, {"values", to_string(o.values)},
-            {"direction", to_string(o.direction)}};
-}
 
 }  // namespace flowpic

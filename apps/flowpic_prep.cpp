@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
         opt.windows = wf.windows;
         opt.extract = wf.extract;
         opt.split = parse_split(split);
-        opt.binning_json = binning_json(binning.options()).dump();
+        opt.binning = binning.options();
         opt.extract.progress = !quiet;
         LabelSource labels = !label.empty()          ? LabelSource::fixed(label)
                              : label_from_dir        ? LabelSource::from_dir()

@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
             if (r.count() == 0) std::fprintf(stderr, "flowpic-render: warning: no window to render\n");
             if (!quiet) std::fprintf(stderr, "rendered %zu windows (%s)\n", r.count(), format_options(b).c_str());
             if (json)
-                std::printf("%s\n", nlohmann::json{{"windows", r.count()}, {"binning", binning_json(b)}, {"classes", classes}}
+                std::printf("%s\n", nlohmann::json{{"windows", r.count()}, {"binning", nlohmann::json::parse(to_json(b))}, {"classes", classes}}
                                         .dump().c_str());
             written.commit();
             return 0;

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "apps/cli.h"
-#include "pcap/synth.h"
+#include "synth/synth.h"
 
 using namespace flowpic;
 

@@ -76,11 +76,8 @@ int main(int argc, char** argv) {
     app.add_flag("-q,--quiet", quiet, "no progress on stderr");
 
     return run_cli(app, argc, argv, [&]() {
-        NetSpec spec;
-        spec.arch = parse_arch(arch);
-        BinningOptions b = binning.options();
-        spec.resolution = b.resolution;
-        spec.channels = channels(b);
+        const Arch net_arch = parse_arch(arch);
+        const BinningOptions b = binning.options();
         if (class_weights != "none" && class_weights != "balanced")
             throw UsageError("--class-weights: invalid value '" + class_weights + "' (expected none or balanced)");
         cfg.class_weights = class_weights == "balanced" ? ClassWeighting::kBalanced : ClassWeighting::kNone;
@@ -101,7 +98,10 @@ int main(int argc, char** argv) {
         DatasetReader ds(data);
         if (ds.classes().size() < 2)
             throw input_error(data, "has " + std::to_string(ds.classes().size()) + " class(es): training needs at least 2");
-        spec.classes = int(ds.classes().size());
+        ModelSettings settings;  // what the model will record: checked before any training
+        settings.binning = b;
+        settings.prep = parse_prep_settings(ds.prep_json(), data);
+        const NetSpec spec = net_spec_for(net_arch, b, int(ds.classes().size()));
         Network net = [&] {
             try {
                 return Network(spec);
@@ -144,11 +144,8 @@ int main(int argc, char** argv) {
             }
         });
         trainer.restore_best();
-        nlohmann::json binning_meta = binning_json(b);
-        save_model(out, net, ds.classes(),
-                   {{"prep", ds.prep_json()},
-                    {"binning", binning_meta.dump()},
-                    {"trained", nlohmann::json{{"dataset", data}, {"epochs", trainer.epochs_done()},
+        save_model(out, net, ds.classes(), settings,
+                   {{"trained", nlohmann::json{{"dataset", data}, {"epochs", trainer.epochs_done()},
                                                {"best_epoch", trainer.best_epoch()}, {"seed", cfg.seed},
                                                {"batch", cfg.batch}, {"lr", cfg.adam.lr}, {"class_weights", class_weights}}
                                     .dump()}});

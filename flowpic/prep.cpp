@@ -38,21 +38,15 @@ WindowStats window_captures(const std::vector<std::string>& captures, const Extr
     return sink.stats();
 }
 
-std::string prep_settings_json(const PrepOptions& opts, const LabelSource& labels) {
-    nlohmann::json j;
-    j["windows"] = nlohmann::json::parse(opts.windows.to_json());
-    j["extract"] = {
-        {"skip_empty_tcp", opts.extract.skip_empty_tcp},
-        {"skip_dns", opts.extract.skip_dns},
-        {"idle_timeout_s", opts.extract.flows.idle_timeout_s},
-        {"active_timeout_s", opts.extract.flows.active_timeout_s},
-        {"max_flows", opts.extract.flows.max_flows},
-    };
-    j["labels"] = labels.description();
-    j["split"] = {opts.split.f[0], opts.split.f[1], opts.split.f[2]};
-    j["seed"] = opts.seed;
-    j["binning"] = nlohmann::json::parse(opts.binning_json);
-    return j.dump();
+PrepSettings prep_settings(const PrepOptions& opts, const LabelSource& labels) {
+    PrepSettings s;
+    s.windows = opts.windows;
+    s.extract = opts.extract;
+    s.labels = labels.description();
+    s.split = opts.split;
+    s.seed = opts.seed;
+    s.binning = opts.binning;
+    return s;
 }
 
 PrepReport prepare_dataset(const std::vector<std::string>& captures, const LabelSource& labels,
@@ -72,7 +66,7 @@ PrepReport prepare_dataset(const std::vector<std::string>& captures, const Label
     }
     if (labelled.empty()) throw InputError("no capture has a label (" + labels.description() + "): nothing to prepare");
 
-    DatasetWriter writer(out_path, prep_settings_json(opts, labels));
+    DatasetWriter writer(out_path, to_json(prep_settings(opts, labels)));
     report.classes = order_classes(labels, labels_of);
     for (const auto& name : report.classes) writer.add_class(name);
     std::map<std::string, size_t> index_of;  // capture path -> position in `labelled`

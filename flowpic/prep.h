@@ -4,11 +4,13 @@
 // packets wait in a spill file: flowpic/windowing.h, "Streaming").
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "flowpic/labels.h"
+#include "flowpic/settings.h"
 #include "flowpic/split.h"
 #include "flowpic/windowing.h"
 #include "pcap/extractor.h"
@@ -20,7 +22,7 @@ struct PrepOptions {
     WindowOptions windows;
     SplitFractions split;
     uint64_t seed = 1;
-    std::string binning_json = "{}";  // default binning recorded for render/train/infer
+    std::optional<BinningOptions> binning;  // default binning recorded for render/train/infer
 };
 
 struct PrepReport {
@@ -46,7 +48,7 @@ WindowStats window_captures(const std::vector<std::string>& captures, const Extr
                             const WindowOptions& windows, const CaptureWindowSink& emit,
                             ExtractStats& extract_stats);
 
-// The settings JSON stored in a dataset ("prep" object of its meta section).
-std::string prep_settings_json(const PrepOptions& opts, const LabelSource& labels);
+// The settings a dataset records ("prep" object of its meta section; flowpic/settings.h).
+PrepSettings prep_settings(const PrepOptions& opts, const LabelSource& labels);
 
 }  // namespace flowpic

@@ -43,6 +43,32 @@ void check_finite(const std::string& path, const std::string& name, const float*
                                         std::to_string(v[i]) + " at element " + std::to_string(i) + ")");
 }
 
+std::string image_shape(int resolution, int channels) {
+    return std::to_string(resolution) + " x " + std::to_string(resolution) + " with " + std::to_string(channels) +
+           (channels == 1 ? " channel" : " channels");
+}
+
+// The binning and prep settings of a loaded model (the header's rule).
+void resolve_settings(const std::string& path, ModelInfo& info) {
+    const NetSpec& spec = info.spec;
+    BinningOptions derived;
+    derived.resolution = spec.resolution;
+    derived.direction = spec.channels == 2 ? Direction::channels : Direction::none;
+    auto b = info.metadata.find("binning");
+    info.binning_recorded = b != info.metadata.end();
+    if (info.binning_recorded) {
+        const BinningOptions rec = parse_binning_settings(b->second, path, derived, "'binning' metadata");
+        if (rec.resolution != spec.resolution || channels(rec) != spec.channels)
+            throw input_error(path, "binning metadata gives images of " + image_shape(rec.resolution, channels(rec)) +
+                                        " but the network takes " + image_shape(spec.resolution, spec.channels));
+        info.settings.binning = rec;
+    } else if (spec.channels <= 2) {
+        info.settings.binning = derived;
+    }
+    auto p = info.metadata.find("prep");
+    if (p != info.metadata.end()) info.settings.prep = parse_prep_settings(p->second, path, "'prep' metadata");
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, Shape>> model_tensor_shapes(const NetSpec& spec) {
@@ -84,6 +110,30 @@ std::vector<std::pair<std::string, Shape>> model_tensor_shapes(const NetSpec& sp
         out.push_back({"fc3.bias", {k}});
     }
     return out;
+}
+
+NetSpec net_spec_for(Arch arch, const BinningOptions& binning, int classes) {
+    NetSpec spec;
+    spec.arch = arch;
+    spec.resolution = binning.resolution;
+    spec.channels = channels(binning);
+    spec.classes = classes;
+    return spec;
+}
+
+const BinningOptions& model_binning(const ModelInfo& info, const std::string& path) {
+    if (!info.settings.binning)
+        throw input_error(path, "the network takes " + std::to_string(info.spec.channels) +
+                                    " channels, which flowpic's binning does not make (1 or 2)");
+    return *info.settings.binning;
+}
+
+void save_model(const std::string& path, Network& net, const std::vector<std::string>& classes,
+                const ModelSettings& settings, const std::map<std::string, std::string>& extra) {
+    std::map<std::string, std::string> md = extra;
+    if (settings.binning) md["binning"] = to_json(*settings.binning);
+    if (settings.prep) md["prep"] = to_json(*settings.prep);
+    save_model(path, net, classes, md);
 }
 
 void save_model(const std::string& path, Network& net, const std::vector<std::string>& classes,
@@ -162,6 +212,7 @@ LoadedModel load_model(const std::string& path) {
         for (const auto& e : expected) known |= e.first == t.name;
         if (!known) throw input_error(path, "unexpected tensor " + t.name + " for arch " + md.at("arch"));
     }
+    resolve_settings(path, m.info);
     try {
         m.net = std::make_unique<Network>(m.info.spec);
     } catch (const std::invalid_argument& e) {

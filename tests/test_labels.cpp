@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "flowpic/labels.h"
 #include "flowpic/split.h"
-#include "pcap/synth_rng.h"
+#include "synth/rng.h"
 #include "tests/util.h"
 
 using namespace flowpic;

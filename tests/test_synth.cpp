@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "core/error.h"
-#include "pcap/synth.h"
-#include "pcap/synth_builder.h"
-#include "pcap/synth_rng.h"
+#include "synth/synth.h"
+#include "synth/builder.h"
+#include "synth/rng.h"
 #include "tests/util.h"
 
 using namespace flowpic;

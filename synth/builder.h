@@ -5,8 +5,8 @@
 #pragma once
 #include <cstdint>
 
-#include "pcap/synth.h"
-#include "pcap/synth_rng.h"
+#include "synth/synth.h"
+#include "synth/rng.h"
 
 namespace flowpic {
 

@@ -1,17 +1,17 @@
 // flowpic-infer --data DATASET --eval: a model over one split of a dataset file, with
 // metrics (nn/metrics.h), timing (nn/evaluate.h), and the confusion matrix as text, CSV
-// and PNG.  Binning comes from the model (apps/infer_settings.h): the dataset holds packet
+// and PNG.  Binning comes from the model (nn/model_file.h): the dataset holds packet
 // lists, so any resolution can be made from it, and the "binning" a dataset records is
 // only flowpic-prep's default.  Classes are matched by name; a class present in the split
 // but unknown to the model is an error naming it.  Windowing that differs between the
 // model's prep metadata and the dataset's is worth a warning, not a refusal.
-#pragma once
-#include "apps/device_flag.h"
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "apps/infer_settings.h"
+#include "apps/infer.h"
+#include "nn/model_file.h"
 #include "core/atomic_file.h"
 #include "core/progress.h"
 #include "flowpic/confusion_png.h"
@@ -21,15 +21,9 @@
 
 namespace flowpic {
 
-struct EvalRequest {
-    std::string model_path, data_path, split = "test", output = "-", confusion_csv, confusion_png;
-    int batch = 64;
-    size_t latency_samples = 200;
-    std::string device = "auto";
-    bool json = false, quiet = false;
-};
+namespace {
 
-inline int parse_split_name(const std::string& s) {
+int parse_split_name(const std::string& s) {
     if (s == "train") return kSplitTrain;
     if (s == "val") return kSplitVal;
     if (s == "test") return kSplitTest;
@@ -37,25 +31,24 @@ inline int parse_split_name(const std::string& s) {
     throw UsageError("--split: invalid value '" + s + "' (expected train, val, test or all)");
 }
 
-inline nlohmann::json latency_json(const LatencyStats& s) {
+nlohmann::json latency_json(const LatencyStats& s) {
     return {{"batch", s.batch}, {"samples", s.samples}, {"p50_ms", s.p50_ms}, {"p99_ms", s.p99_ms},
             {"mean_ms", s.mean_ms}};
 }
 
-inline void warn_if_windowing_differs(const LoadedModel& m, const EvalRequest& r, const DatasetReader& ds) {
-    auto it = m.info.metadata.find("prep");
-    WindowOptions mw, dw;
-    ExtractOptions mx, dx;
-    if (it == m.info.metadata.end() || !parse_prep(it->second, r.model_path, mw, mx)) return;
-    if (!parse_prep(ds.prep_json(), r.data_path, dw, dx)) return;
-    if (mw.to_json() != dw.to_json())
-        std::fprintf(stderr, "flowpic-infer: warning: %s was windowed as %s but the model %s as %s\n",
-                     r.data_path.c_str(), dw.to_json().c_str(), r.model_path.c_str(), mw.to_json().c_str());
+void warn_if_windowing_differs(const LoadedModel& m, const EvalRequest& r, const DatasetReader& ds) {
+    const std::optional<PrepSettings> dp = parse_prep_settings(ds.prep_json(), r.data_path, "'prep' settings");
+    const std::optional<PrepSettings>& mp = m.info.settings.prep;
+    if (!mp || !dp || same_windowing(*mp, *dp)) return;
+    std::fprintf(stderr, "flowpic-infer: warning: %s was windowed as %s but the model %s as %s\n", r.data_path.c_str(),
+                 dp->windows.to_json().c_str(), r.model_path.c_str(), mp->windows.to_json().c_str());
 }
 
-inline int run_eval(const EvalRequest& r) {
+}  // namespace
+
+int run_eval(const EvalRequest& r) {
     LoadedModel m = load_model(r.model_path);
-    const BinningOptions binning = model_binning(m, r.model_path);
+    const BinningOptions binning = model_binning(m.info, r.model_path);
     const int split = parse_split_name(r.split);
     DatasetReader ds(r.data_path);
     const std::vector<std::string>& classes = m.info.classes;

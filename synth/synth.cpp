@@ -1,5 +1,5 @@
 // flowpic-synth's driver: every flow of every class to its own capture, then the mix.
-#include "pcap/synth.h"
+#include "synth/synth.h"
 
 #include "core/fs.h"
 

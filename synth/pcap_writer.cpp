@@ -1,5 +1,5 @@
 // Serialising generated flows into frames, and the k-way merge of captures.
-#include "pcap/synth_pcap.h"
+#include "synth/pcap_writer.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -14,8 +14,8 @@
 
 #include "core/error.h"
 #include "core/progress.h"
-#include "pcap/synth.h"
-#include "pcap/synth_rng.h"
+#include "synth/synth.h"
+#include "synth/rng.h"
 
 namespace flowpic {
 

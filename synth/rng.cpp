@@ -1,5 +1,5 @@
-#include "pcap/synth_fp.h"
-#include "pcap/synth_rng.h"
+#include "synth/fp.h"
+#include "synth/rng.h"
 
 #include <cmath>
 

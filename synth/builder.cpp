@@ -1,5 +1,5 @@
-#include "pcap/synth_fp.h"
-#include "pcap/synth_builder.h"
+#include "synth/fp.h"
+#include "synth/builder.h"
 
 #include <algorithm>
 

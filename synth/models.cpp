@@ -1,11 +1,11 @@
 // The five class models.  Parameters and the behaviour each imitates are documented in
 // docs/SYNTHETIC.md; keep the two in step.  Every random choice goes through SynthRng.
-#include "pcap/synth_fp.h"
+#include "synth/fp.h"
 
 #include <algorithm>
 
-#include "pcap/synth.h"
-#include "pcap/synth_builder.h"
+#include "synth/synth.h"
+#include "synth/builder.h"
 
 namespace flowpic {
 

@@ -1,5 +1,9 @@
-// flowpic-infer on captures: extract, window and bin as the model's metadata says
-// (apps/infer_settings.h), classify every window, and summarise per flow.
+// flowpic-infer on captures: extract, window and bin as the model's metadata says, classify
+// every window, and summarise per flow.
+// Precedence on captures: the model's prep decides; a window or extraction flag given on
+// the command line is then an error (it would classify windows unlike those the model
+// learnt from) unless --override-prep, which applies the given flags on top.  A model
+// without prep metadata uses the command line, whose defaults are the authors' settings.
 //   windows CSV  capture,proto,src,sport,dst,dport,view,window_start,packets,class,p_<class>...
 //                src/dst are the flow's client->server orientation whatever the view;
 //                view is uni-fwd (client->server packets), uni-rev or bi; window_start is
@@ -8,14 +12,14 @@
 //                one row per flow (both uni views of a flow together) that has at least
 //                one window: the mean of its windows' probabilities, class = its argmax
 //                (nn/capture_classifier.h, which also batches the windows).
-#pragma once
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "apps/infer_settings.h"
+#include "apps/infer.h"
+#include "nn/model_file.h"
 #include "core/atomic_file.h"
 #include "flowpic/prep.h"
 #include "kernels/cpu/binning_fast.h"
@@ -25,29 +29,57 @@
 #include "pcap/capture_reader.h"
 
 namespace flowpic {
+namespace {
 
-struct CaptureRequest {
-    std::string model_path, output = "-", flows_summary;
-    std::vector<std::string> inputs;
-    int batch = 64;
-    std::string device = "auto";
-    bool json = false, quiet = false, override_prep = false;
-};
+// Applies the precedence above.  wf must be finalize()d; `given`: the prep flags on the
+// command line.  Returns a note for stderr ("" when nothing to say).
+std::string resolve_prep(const ModelInfo& m, const std::vector<std::string>& given, const WindowFlags& wf,
+                         bool override_prep, WindowOptions& w, ExtractOptions& x) {
+    x = wf.extract;  // keep_going and progress come from the command line
+    if (!m.settings.prep) {
+        w = wf.windows;
+        return "the model has no prep metadata: windowing as the command line says (" + w.to_json() + ")";
+    }
+    w = m.settings.prep->windows;
+    x.skip_empty_tcp = m.settings.prep->extract.skip_empty_tcp;
+    x.skip_dns = m.settings.prep->extract.skip_dns;
+    x.flows = m.settings.prep->extract.flows;
+    if (given.empty()) return "";
+    if (!override_prep)
+        throw UsageError(given[0] + ": the model's prep metadata fixes the windowing (" + w.to_json() +
+                         "); add --override-prep to change it anyway");
+    for (const auto& name : given) {
+        if (name == "--flows") w.view = wf.windows.view;
+        if (name == "--window") w.window_s = wf.windows.window_s;
+        if (name == "--overlap") w.overlap = wf.windows.overlap;
+        if (name == "--min-packets") w.min_packets = wf.windows.min_packets;
+        if (name == "--min-span") w.min_span_s = wf.windows.min_span_s;
+        if (name == "--clip-sizes") w.sizes = wf.windows.sizes;
+        if (name == "--skip-empty-tcp") x.skip_empty_tcp = wf.extract.skip_empty_tcp;
+        if (name == "--skip-dns") x.skip_dns = wf.extract.skip_dns;
+        if (name == "--idle-timeout") x.flows.idle_timeout_s = wf.extract.flows.idle_timeout_s;
+        if (name == "--active-timeout") x.flows.active_timeout_s = wf.extract.flows.active_timeout_s;
+        if (name == "--max-flows") x.flows.max_flows = wf.extract.flows.max_flows;
+    }
+    w.validate();
+    return "--override-prep: windowing differs from the model's training data (" + w.to_json() + ")";
+}
 
-inline std::string csv_field(const std::string& s) {
+std::string csv_field(const std::string& s) {
     if (s.find_first_of(",\"\n") == std::string::npos) return s;
     std::string q = "\"";
     for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
 }
 
-inline int run_captures(const CaptureRequest& r, CLI::App& app, WindowFlags& wf) {
+}  // namespace
+
+int run_captures(const CaptureRequest& r) {
     LoadedModel m = load_model(r.model_path);
-    const BinningOptions binning = model_binning(m, r.model_path);
-    wf.finalize();
+    const BinningOptions binning = model_binning(m.info, r.model_path);
     WindowOptions windows;
     ExtractOptions extract;
-    const std::string note = resolve_prep(m, r.model_path, app, wf, r.override_prep, windows, extract);
+    const std::string note = resolve_prep(m.info, r.given_flags, r.windows, r.override_prep, windows, extract);
     if (!note.empty() && !r.quiet) std::fprintf(stderr, "flowpic-infer: %s\n", note.c_str());
     extract.progress = !r.quiet;
     const std::vector<std::string> captures = expand_capture_inputs(r.inputs);
