@@ -225,3 +225,111 @@ BOOST_AUTO_TEST_CASE(bad_counters_values_and_old_checkpoints_are_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(model_settings)
+
+// The settings a model carries from training (nn/model_file.h, flowpic/settings.h): typed
+// in, typed out, every field; the binning resolved once at load.
+BOOST_AUTO_TEST_CASE(settings_round_trip_typed_and_binning_resolved_at_load) {
+    TempDir d;
+    const std::string p = d.path + "/m.safetensors";
+    auto net = random_net(21, 16, 2);
+    ModelSettings s;
+    BinningOptions b;
+    b.resolution = 16;
+    b.normalize = Normalize::fixed;
+    b.values = ValueMode::binary;
+    b.direction = Direction::channels;
+    s.binning = b;
+    PrepSettings prep;
+    prep.windows.view = FlowView::kBi;
+    prep.windows.window_s = 15;
+    prep.windows.overlap = 0.5;
+    prep.windows.min_packets = 3;
+    prep.windows.min_span_s = 0;
+    prep.windows.sizes = SizeRule::kClip;
+    prep.extract.skip_dns = true;
+    prep.extract.flows.idle_timeout_s = 7;
+    prep.extract.flows.active_timeout_s = 70;
+    prep.extract.flows.max_flows = 1234;
+    prep.labels = "from directory names";
+    prep.split.f = {0.5, 0.25, 0.25};
+    prep.seed = 99;
+    prep.binning = b;
+    s.prep = prep;
+    save_model(p, *net, {"a", "b", "c"}, s, {{"note", "kept"}});
+    LoadedModel m = load_model(p);
+    BOOST_TEST(m.info.binning_recorded);
+    BOOST_TEST_REQUIRE(bool(m.info.settings.binning));
+    BOOST_TEST(format_options(*m.info.settings.binning) == format_options(b));
+    BOOST_TEST_REQUIRE(bool(m.info.settings.prep));
+    const PrepSettings& q = *m.info.settings.prep;
+    BOOST_TEST(q.windows.to_json() == prep.windows.to_json());
+    BOOST_TEST(same_windowing(q, prep));
+    BOOST_TEST(q.extract.skip_dns);
+    BOOST_TEST(!q.extract.skip_empty_tcp);
+    BOOST_TEST(q.extract.flows.idle_timeout_s == 7.0);
+    BOOST_TEST(q.extract.flows.active_timeout_s == 70.0);
+    BOOST_TEST(q.extract.flows.max_flows == 1234u);
+    BOOST_TEST(q.labels == prep.labels);
+    BOOST_TEST(q.split.f == prep.split.f);
+    BOOST_TEST(q.seed == 99u);
+    BOOST_TEST_REQUIRE(bool(q.binning));
+    BOOST_TEST(format_options(*q.binning) == format_options(b));
+    BOOST_TEST(m.info.metadata.at("note") == "kept");
+    BOOST_TEST(to_json(q) == to_json(prep));  // a dataset's record survives the model unchanged
+
+    // The default min-span rule stays a rule, not its value at one window length.
+    PrepSettings rule = prep;
+    rule.windows.min_span_s = -1;
+    auto again = parse_prep_settings(to_json(rule), p);
+    BOOST_TEST_REQUIRE(bool(again));
+    BOOST_TEST(again->windows.min_span_s < 0);
+
+    // A model written elsewhere: binning derived from the network (2 channels: channels).
+    write_raw_model(p, lenet_md("16", "2"), [&] {
+        std::vector<SafeTensor> t;
+        for (const Param& q2 : net->params()) t.push_back({q2.name, q2.value->shape(), q2.value->to_vector()});
+        return t;
+    }());
+    LoadedModel torch = load_model(p);
+    BOOST_TEST(!torch.info.binning_recorded);
+    BOOST_TEST(!torch.info.settings.prep);
+    BOOST_TEST(format_options(model_binning(torch.info, p)) ==
+               "resolution=16 normalize=span values=count direction=channels");
+
+    // Recorded binning that does not make the network's input: both shapes named, at load.
+    ModelSettings wrong;
+    b.direction = Direction::none;
+    wrong.binning = b;
+    save_model(p, *net, {"a", "b", "c"}, wrong);
+    expect_input_error([&] { load_model(p); }, p, "binning metadata gives images of 16 x 16 with 1 channel but the network takes 16 x 16 with 2 channels");
+
+    // Malformed settings name the file and the key.
+    std::map<std::string, std::string> bad = {{"binning", "{\"values\":\"loud\"}"}};
+    save_model(p, *net, {"a", "b", "c"}, bad);
+    expect_input_error([&] { load_model(p); }, p, "bad 'binning' metadata");
+    bad = {{"prep", "{\"windows\":{\"window_s\":\"long\"}}"}};
+    save_model(p, *net, {"a", "b", "c"}, bad);
+    expect_input_error([&] { load_model(p); }, p, "bad 'prep' metadata");
+    bad = {{"prep", "{\"windows\":{},\"split\":[1]}"}};
+    save_model(p, *net, {"a", "b", "c"}, bad);
+    expect_input_error([&] { load_model(p); }, p, "split is not three fractions");
+    // No windowing recorded: no prep settings, not an error.
+    BOOST_TEST(!parse_prep_settings("{}", p));
+    BOOST_TEST(!parse_prep_settings("{\"labels\":\"x\"}", p));
+}
+
+// A network whose input flowpic's binning cannot make (3 channels, from PyTorch) still
+// loads for --images; asking for its binning is an error naming the file.
+BOOST_AUTO_TEST_CASE(a_three_channel_model_loads_but_has_no_binning) {
+    TempDir d;
+    const std::string p = d.path + "/m.safetensors";
+    auto net = random_net(22, 16, 3);
+    save_model(p, *net, {"a", "b", "c"});
+    LoadedModel m = load_model(p);
+    BOOST_TEST(!m.info.settings.binning);
+    expect_input_error([&] { model_binning(m.info, p); }, p, "the network takes 3 channels");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
