@@ -1,6 +1,6 @@
-// flowpic-bench: micro-benchmarks, one subcommand per mode.  Each mode lives in its own
-// apps/bench_<mode>.h (a class with add_to(app), selected() and run()); add a mode by
-// writing one and registering it below.
+// flowpic-bench: micro-benchmarks, one subcommand per mode.  Each mode is a class in
+// apps/bench_<mode>.h (its flags, add_to(app), selected(), run()) with its body in
+// apps/bench_<mode>.cpp; add a mode by writing the pair and registering it below.
 #include "apps/bench_binning.h"
 #include "apps/bench_nn.h"
 #include "apps/bench_pipeline.h"

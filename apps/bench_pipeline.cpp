@@ -1,0 +1,165 @@
+#include "apps/bench_pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "apps/bench_timing.h"
+#include "apps/device_flag.h"
+#include "core/error.h"
+#include "kernels/cuda/device.h"
+#include "nn/classifier.h"
+#include "nn/network.h"
+#include "nn/optimizer.h"
+
+namespace flowpic {
+namespace {
+
+constexpr uint32_t kWindowUs = 15000000;
+
+// n windows of `packets` packets, sorted by time, sizes like real FlowPics.
+std::vector<std::vector<WindowPacket>> random_windows(size_t n, int packets, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const uint32_t length_us = kWindowUs;
+    std::vector<std::vector<WindowPacket>> out(n);
+    for (auto& w : out) {
+        const uint16_t hot[3] = {uint16_t(40 + rng() % 60), uint16_t(1400 + rng() % 101), uint16_t(rng() % 1501)};
+        w.resize(size_t(std::max(1, packets)));
+        for (auto& p : w) {
+            p.t_us = uint32_t(rng() % length_us);
+            p.size = rng() % 10 < 6 ? hot[rng() % 3] : uint16_t(rng() % 1501);
+            p.dir = uint8_t(rng() & 1);
+            p.reserved = 0;
+        }
+        std::sort(w.begin(), w.end(), [](const WindowPacket& a, const WindowPacket& b) { return a.t_us < b.t_us; });
+    }
+    return out;
+}
+
+std::vector<PacketListView> views_of(const std::vector<std::vector<WindowPacket>>& ws, uint32_t length_us) {
+    std::vector<PacketListView> v;
+    for (const auto& w : ws) v.push_back({w.data(), uint32_t(w.size()), length_us});
+    return v;
+}
+
+// Two warm-up calls, then exactly `iters` timed ones.
+double median_ms(const std::function<void()>& f, int iters) {
+    return 1e3 * time_median(f, TimingPlan{0, size_t(iters), size_t(iters)}).median_s;
+}
+
+Network make_network(const NetSpec& spec) {
+    try {
+        return Network(spec);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+}
+
+}  // namespace
+
+void PipelineBench::add_to(CLI::App& app) {
+    cmd_ = app.add_subcommand("pipeline", "time packets -> class on a backend: training, batch inference, batch 1");
+    cmd_->footer(
+        "\nPrints one JSON line per measurement (mode train, infer, b1-graph, b1-eager), the\n"
+        "fields of bench/nn_torch_gpu.py, then a text summary on stderr.\n"
+        "\nExamples:\n"
+        "  flowpic-bench pipeline --device cuda                         # FlowPicNet 1500^2\n"
+        "  flowpic-bench pipeline --device cuda --arch lenet --resolution 32\n"
+        "  flowpic-bench pipeline --device cpu --train-batch 16 --infer-batch 16 --iters 3\n");
+    cmd_->add_option("--arch", arch_, "flowpic or lenet")->default_val(arch_)->check(CLI::IsMember({"flowpic", "lenet"}));
+    cmd_->add_option("--resolution", resolution_, "image side R")->default_val(resolution_)->check(CLI::Range(16, 1500));
+    cmd_->add_option("--train-batch", train_batch_, "images per training step (0 skips training)")
+        ->default_val(train_batch_)->check(CLI::Range(0, 65536));
+    cmd_->add_option("--infer-batch", infer_batch_, "images per inference batch (0 skips it)")
+        ->default_val(infer_batch_)->check(CLI::Range(0, 65536));
+    cmd_->add_option("--b1-samples", b1_samples_, "batch-1 windows timed (0 skips them)")->default_val(b1_samples_)->check(number_in(0, 1e6));
+    cmd_->add_option("--iters", iters_, "timed training/inference iterations")->default_val(iters_)->check(CLI::Range(1, 100000));
+    add_device_flag(cmd_, device_);
+    cmd_->add_option("--input", input_, "sparse: conv1 straight from the packets; dense: bin images first")
+        ->default_val(input_)->check(CLI::IsMember({"sparse", "dense"}));
+    cmd_->add_option("--seed", seed_, "seed of weights, packets, labels and dropout")->default_val(seed_);
+}
+
+int PipelineBench::run() {
+    const NetSpec spec{parse_arch(arch_), resolution_, 1, 5};
+    Network net = make_network(spec);
+    net.init_glorot(seed_);
+    auto be = make_backend(device_);
+    net.to(be->memory());
+    net.set_sparse_input(input_ == "sparse");
+    const CudaDeviceInfo info = cuda_device_info();
+    const std::string device_name = be->memory() == Memory::kDevice ? info.name : "cpu";
+    const int packets = std::max(1, int(3000LL * resolution_ / 1500));
+    BinningOptions binning;
+    binning.resolution = resolution_;
+    const nlohmann::json base = {{"tool", "flowpic"}, {"backend", be->name()}, {"device", device_name},
+                                 {"arch", arch_}, {"resolution", resolution_}, {"packets_per_image", packets},
+                                 {"input", input_}};
+    auto emit = [&](nlohmann::json j) {
+        j.update(base);
+        std::printf("%s\n", j.dump().c_str());
+        std::fflush(stdout);
+    };
+
+    if (train_batch_ > 0) {
+        check_batch_fits(net, *be, train_batch_, true);
+        auto windows = random_windows(size_t(train_batch_), packets, seed_);
+        auto views = views_of(windows, kWindowUs);
+        std::mt19937_64 rng(seed_ + 1);
+        std::vector<int32_t> labels(static_cast<size_t>(train_batch_));
+        for (auto& l : labels) l = int32_t(rng() % 5);
+        Adam adam;
+        Tensor probs({0}, be->memory()), dlogits({0}, be->memory());
+        uint64_t step = 0;
+        const PacketBatch batch{views.data(), views.size(), binning};
+        auto once = [&] {
+            loss_and_gradients(*be, net, batch, labels, nullptr, StepContext{true, seed_ + ++step}, probs, dlogits);
+            adam.update(*be, net.params());
+            be->synchronize();
+        };
+        const double ms = median_ms(once, iters_);
+        emit({{"mode", "train"}, {"batch", train_batch_}, {"ms_per_batch", ms},
+              {"images_per_s", train_batch_ / ms * 1e3}});
+    }
+    if (infer_batch_ > 0) {
+        check_batch_fits(net, *be, infer_batch_, false);
+        auto windows = random_windows(size_t(infer_batch_), packets, seed_ + 2);
+        auto views = views_of(windows, kWindowUs);
+        EagerClassifier clf(net, *be, binning);
+        std::vector<float> probs(size_t(infer_batch_) * 5);
+        const double ms = median_ms([&] { clf.classify(views.data(), views.size(), probs.data()); }, iters_);
+        emit({{"mode", "infer"}, {"batch", infer_batch_}, {"ms_per_batch", ms},
+              {"images_per_s", infer_batch_ / ms * 1e3}});
+    }
+    if (b1_samples_ > 0) {
+        auto windows = random_windows(size_t(std::min(b1_samples_, 256)), packets, seed_ + 3);
+        auto views = views_of(windows, kWindowUs);
+        ClassifierOptions opts;
+        opts.graph_packets = uint32_t(std::max(packets, 1));
+        auto graph = make_classifier(net, *be, binning, opts);
+        EagerClassifier eager(net, *be, binning);
+        for (WindowClassifier* clf : {static_cast<WindowClassifier*>(graph.get()), static_cast<WindowClassifier*>(&eager)}) {
+            if (clf == graph.get() && clf->describe() == "eager") continue;  // no graph on this backend
+            std::vector<double> us;
+            float probs[5];
+            for (int i = -5; i < b1_samples_; ++i) {  // 5 untimed warm-ups
+                const auto a = std::chrono::steady_clock::now();
+                clf->classify(&views[size_t(std::max(i, 0)) % views.size()], 1, probs);
+                const double t = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - a).count();
+                if (i >= 0) us.push_back(t);
+            }
+            std::sort(us.begin(), us.end());
+            emit({{"mode", clf == graph.get() ? "b1-graph" : "b1-eager"}, {"batch", 1},
+                  {"latency_us", us[us.size() / 2]}, {"p99_us", us[std::min(us.size() - 1, us.size() * 99 / 100)]},
+                  {"samples", us.size()}});
+        }
+    }
+    return 0;
+}
+
+}  // namespace flowpic
