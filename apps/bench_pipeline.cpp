@@ -16,35 +16,29 @@
 #include "nn/classifier.h"
 #include "nn/network.h"
 #include "nn/optimizer.h"
+#include "synth/random_windows.h"
 
 namespace flowpic {
 namespace {
 
 constexpr uint32_t kWindowUs = 15000000;
 
-// n windows of `packets` packets, sorted by time, sizes like real FlowPics.
-std::vector<std::vector<WindowPacket>> random_windows(size_t n, int packets, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    const uint32_t length_us = kWindowUs;
-    std::vector<std::vector<WindowPacket>> out(n);
-    for (auto& w : out) {
-        const uint16_t hot[3] = {uint16_t(40 + rng() % 60), uint16_t(1400 + rng() % 101), uint16_t(rng() % 1501)};
-        w.resize(size_t(std::max(1, packets)));
-        for (auto& p : w) {
-            p.t_us = uint32_t(rng() % length_us);
-            p.size = rng() % 10 < 6 ? hot[rng() % 3] : uint16_t(rng() % 1501);
-            p.dir = uint8_t(rng() & 1);
-            p.reserved = 0;
-        }
-        std::sort(w.begin(), w.end(), [](const WindowPacket& a, const WindowPacket& b) { return a.t_us < b.t_us; });
-    }
-    return out;
-}
-
-std::vector<PacketListView> views_of(const std::vector<std::vector<WindowPacket>>& ws, uint32_t length_us) {
-    std::vector<PacketListView> v;
-    for (const auto& w : ws) v.push_back({w.data(), uint32_t(w.size()), length_us});
-    return v;
+// n FlowPic-like windows of `packets` packets each (at least 1) over 15 s: per window
+// three hot sizes (ACK-like 40..99, near-MTU 1400..1500, one anywhere in 0..1500) take
+// 60% of the packets, the rest uniform in 0..1500; times uniform in the window, both
+// directions equally likely, sorted by time.
+RandomWindows flowpic_like_windows(size_t n, int packets, uint64_t seed) {
+    RandomWindowOptions o;
+    o.windows = n;
+    o.min_packets = o.max_packets = uint32_t(std::max(1, packets));
+    o.length_us = kWindowUs;
+    o.min_size = 0;
+    o.max_size = 1500;
+    o.hot_share = 0.6;
+    o.hot_count = 3;
+    o.client_share = 0.5;
+    o.seed = seed;
+    return random_windows(o);
 }
 
 // Two warm-up calls, then exactly `iters` timed ones.
@@ -108,8 +102,8 @@ int PipelineBench::run() {
 
     if (train_batch_ > 0) {
         check_batch_fits(net, *be, train_batch_, true);
-        auto windows = random_windows(size_t(train_batch_), packets, seed_);
-        auto views = views_of(windows, kWindowUs);
+        const RandomWindows windows = flowpic_like_windows(size_t(train_batch_), packets, seed_);
+        const std::vector<PacketListView> views = windows.views();
         std::mt19937_64 rng(seed_ + 1);
         std::vector<int32_t> labels(static_cast<size_t>(train_batch_));
         for (auto& l : labels) l = int32_t(rng() % 5);
@@ -128,8 +122,8 @@ int PipelineBench::run() {
     }
     if (infer_batch_ > 0) {
         check_batch_fits(net, *be, infer_batch_, false);
-        auto windows = random_windows(size_t(infer_batch_), packets, seed_ + 2);
-        auto views = views_of(windows, kWindowUs);
+        const RandomWindows windows = flowpic_like_windows(size_t(infer_batch_), packets, seed_ + 2);
+        const std::vector<PacketListView> views = windows.views();
         EagerClassifier clf(net, *be, binning);
         std::vector<float> probs(size_t(infer_batch_) * 5);
         const double ms = median_ms([&] { clf.classify(views.data(), views.size(), probs.data()); }, iters_);
@@ -137,8 +131,8 @@ int PipelineBench::run() {
               {"images_per_s", infer_batch_ / ms * 1e3}});
     }
     if (b1_samples_ > 0) {
-        auto windows = random_windows(size_t(std::min(b1_samples_, 256)), packets, seed_ + 3);
-        auto views = views_of(windows, kWindowUs);
+        const RandomWindows windows = flowpic_like_windows(size_t(std::min(b1_samples_, 256)), packets, seed_ + 3);
+        const std::vector<PacketListView> views = windows.views();
         ClassifierOptions opts;
         opts.graph_packets = uint32_t(std::max(packets, 1));
         auto graph = make_classifier(net, *be, binning, opts);

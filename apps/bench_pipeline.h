@@ -6,11 +6,11 @@
 //   infer   images/s at --infer-batch: binning, forward, softmax, probabilities on the host.
 //   b1      packets-to-class latency of one window (binning, forward, softmax, download),
 //           p50/p99; on CUDA through the captured graph and, for comparison, eagerly.
-// The windows are FlowPic-like packet lists: ~3,000 packets per window at 1500^2 (fewer
-// in proportion to the side at smaller R), 60% of them on three "hot" sizes, times
-// uniform in a 15 s window; bench/nn_torch_gpu.py times PyTorch on the same nets from
-// dense images already on the device (it has no packets-to-image path), which leaves
-// the binning and the upload on our side of the comparison only.
+// The windows (synth/random_windows.h) are FlowPic-like packet lists: ~3,000 packets per
+// window at 1500^2 (fewer in proportion to the side at smaller R), 60% of them on three
+// "hot" sizes, times uniform in a 15 s window; bench/nn_torch_gpu.py times PyTorch on the
+// same nets from dense images already on the device (it has no packets-to-image path),
+// which leaves the binning and the upload on our side of the comparison only.
 // Each figure is the median of timed runs after a warm-up, timed on the host after the
 // result is back (training reads the loss every step), so it covers everything a user waits for.
 #pragma once
