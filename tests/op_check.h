@@ -1,6 +1,6 @@
-// What the op suites (CPU: test_ops, CUDA: test_cuda_ops) share: random inputs that are
-// never zero, NaN poison, the relative-error measure that never lets NaN pass, and the
-// per-row outcome of a table-driven check (ggml's test-backend-ops style).
+// What the op suites (test_backend_ops, test_op_properties, the CUDA ones) share: random
+// inputs that are never zero, NaN poison, and the relative-error measure that never lets
+// NaN pass.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -60,20 +60,6 @@ double rel_err(const std::vector<T>& a, const std::vector<T>& b) {
     }
     if (den == 0) return num == 0 ? 0.0 : INFINITY;
     return std::sqrt(num / den);
-}
-
-// One table row's result: the worst relative error over the op's float outputs, and
-// whether its integer outputs (argmax, mask) matched exactly.
-struct Outcome {
-    double err = 0;
-    bool exact = true;
-    void add(double e) { err = e > err || std::isnan(e) ? e : err; }
-};
-
-inline size_t prod(const std::vector<int>& s) {
-    size_t p = 1;
-    for (int d : s) p *= size_t(d);
-    return p;
 }
 
 }  // namespace flowpic

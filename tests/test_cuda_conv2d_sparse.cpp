@@ -1,10 +1,13 @@
-// CUDA sparse-input convolution and packet -> entry step (kernels/cuda/conv2d_sparse.h)
-// against the CPU sparse references in double: relative error ||gpu - ref|| / ||ref|| <
-// 1e-5; outputs poisoned with NaN and followed by a poisoned guard zone, so an element a
-// kernel forgets to write, or one it writes past the end, fails; two runs bit-identical;
-// entries out of range (which the reference rejects) skipped.  Then the target: FlowPicNet
-// conv1 on 128 windows of ~3,000 packets, from packets on the device to dw.  Skipped
-// without a device.
+// What only the CUDA sparse-input convolution and packet -> entry kernels
+// (kernels/cuda/conv2d_sparse.h) have, beyond tests/test_backend_ops.cpp (which checks
+// them through the backend against the scalar backend on every shape): entries out of
+// range (which the CPU reference rejects) are skipped; outputs followed by a poisoned
+// guard zone, so a kernel that writes past the end fails; the bucketed forward (caller
+// scratch, misaligned by a byte) and the single-kernel forward; outputs and gradients one
+// float off 16-byte alignment; two runs bit-identical; bad shapes rejected before a
+// launch; FlowPicNet conv1 at batch 128 from packets on the device, with the kernels'
+// timings.  Against the CPU sparse references in double, ||gpu - ref|| / ||ref|| < 1e-5.
+// Skipped without a device.
 #ifdef FLOWPIC_CUDA
 #define BOOST_TEST_DYN_LINK
 #pragma GCC diagnostic ignored "-Wuninitialized"  // inside boost::function, from precondition()
@@ -28,6 +31,7 @@
 #include "kernels/cuda/conv2d_sparse.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/ops.h"
+#include "synth/random_windows.h"
 #include "tests/conv2d_cases.h"
 #include "tests/cuda_available.h"
 #include "tests/sparse_entries.h"
@@ -39,39 +43,7 @@ namespace {
 constexpr double kTol = 1e-5;
 constexpr size_t kGuard = 64;  // poisoned floats after every output
 
-// Shapes: the shared table, the first layers, and the CUDA kernels' edges: K*Q beyond one
-// shared-memory tile (column tiles), more (k, p mod A, q mod B) slots than threads, K > 16
-// (several filter groups in backward-weight), stride above the filter, one slot, and a
-// batch large enough that backward-weight uses one chunk per image.
-std::vector<Conv2dCase> sparse_cases() {
-    std::vector<Conv2dCase> c = conv2d_test_cases();
-    c.insert(c.end(), {
-        {"FlowPicNet conv1 at 1500x1500 batch 2", conv_same(2, 1, 1500, 1500, 10, 10, 10, 5)},
-        {"FlowPicNet conv1 2 channels at 300x300", conv_same(2, 2, 300, 300, 10, 10, 10, 5)},
-        {"3x3 stride 2 same, A = B = 2", conv_same(3, 1, 31, 29, 5, 3, 3, 2)},
-        {"5x3 stride 1 same 2 channels", conv_same(2, 2, 40, 33, 4, 5, 3, 1)},
-        {"K*Q beyond one tile", conv_same(1, 1, 16, 1500, 16, 3, 3, 1)},
-        {"K 64 5x5 stride 1 (many slots)", conv_same(2, 1, 20, 20, 64, 5, 5, 1)},
-        {"K 40 3 channels", conv_same(2, 3, 13, 11, 40, 3, 3, 1)},
-        {"odd everything batch 4", conv_valid(4, 3, 37, 41, 11, 6, 7, 3)},
-        {"stride 7 above the filter", conv_same(2, 2, 50, 45, 3, 4, 5, 7)},
-        {"K 300 1x1", conv_same(1, 1, 9, 9, 300, 1, 1, 1)},
-        {"K 1 1x1 (one slot)", conv_valid(2, 1, 30, 70, 1, 1, 1, 1)},
-        {"batch 600", conv_same(600, 1, 20, 20, 3, 4, 4, 2)},
-        {"K 17 (backward-weight general path)", conv_same(2, 1, 30, 30, 17, 3, 3, 2)},
-        {"C*R*S 300 (backward-weight general path)", conv_same(1, 3, 20, 20, 2, 10, 10, 5)},
-    });
-    // Tiny planes (P*Q 1..70, odd sizes, below one block and not a multiple of 4), batch
-    // 1..3, K 1..3: db sums that nearly cancel, where an fp32 sum missed 1e-5 (P*Q = 63).
-    static const char* const kTinyNames[] = {"tiny 1x1 n1", "tiny 1x5 n2", "tiny 7x9 n1", "tiny 1x13 n3", "tiny 3x7 n2",
-                                             "tiny 7x9 n3", "tiny 5x13 n1", "tiny 1x70 n2", "tiny 1x67 n3",
-                                             "tiny 3x3 n1", "tiny 7x10 n1", "tiny 1x2 n3"};
-    const int tiny[][4] = {{1, 1, 1, 1}, {2, 1, 5, 2}, {1, 7, 9, 3}, {3, 1, 13, 1}, {2, 3, 7, 3}, {3, 7, 9, 2},
-                           {1, 5, 13, 2}, {2, 1, 70, 1}, {3, 1, 67, 3}, {1, 3, 3, 2}, {1, 7, 10, 3}, {3, 1, 2, 1}};
-    for (size_t t = 0; t < sizeof tiny / sizeof tiny[0]; ++t)
-        c.push_back({kTinyNames[t], conv_valid(tiny[t][0], 1, tiny[t][1], tiny[t][2], tiny[t][3], 1, 1, 1)});
-    return c;
-}
+std::vector<Conv2dCase> sparse_cases() { return conv2d_sparse_test_cases(); }
 
 // Entries as in the CPU suite (random pixels in any order, corners, repeats, value-0
 // entries, image 1 of 3+ empty), plus per image three entries outside the input, which
@@ -216,69 +188,20 @@ struct Window {
     PacketListView view() const { return {packets.data(), uint32_t(packets.size()), length_us}; }
 };
 
-void sort_by_time(Window& w) {
-    std::sort(w.packets.begin(), w.packets.end(),
-              [](const WindowPacket& a, const WindowPacket& b) { return a.t_us < b.t_us; });
-}
-
-// Sizes up to 1600 (above 1500 dropped), times up to max_t.
-Window random_window(uint32_t count, uint32_t max_t, uint32_t length_us, uint64_t seed) {
-    Window w;
-    w.length_us = length_us;
-    uint64_t s = seed;
-    for (uint32_t i = 0; i < count; ++i) {
-        const uint64_t r = splitmix64(s);
-        w.packets.push_back(WindowPacket{uint32_t(r % (uint64_t(max_t) + 1)), uint16_t((r >> 32) % 1601),
-                                         uint8_t((r >> 48) & 1), 0});
-    }
-    sort_by_time(w);
-    return w;
-}
-
-// The binning suites' edge windows: empty, one packet, D == 0, `fixed` dropping half,
-// length 0, one crowded pixel, times on every bin edge.
-std::vector<Window> edge_windows() {
-    std::vector<Window> ws;
-    ws.push_back(random_window(0, 0, 60000000, 1));
-    ws.push_back(random_window(1, 5000, 60000000, 2));
-    ws.push_back(random_window(2000, 59000000, 60000000, 3));
-    ws.push_back(random_window(3000, 60000000, 30000000, 4));
-    ws.push_back(random_window(200, 1000, 0, 5));
-    Window same;
-    for (uint32_t i = 0; i < 4000; ++i)
-        same.packets.push_back(WindowPacket{7000 + i % 3, uint16_t(700 + i % 2), uint8_t(i % 5 == 0), 0});
-    same.packets.push_back(WindowPacket{60000000, 1500, 0, 0});
-    sort_by_time(same);
-    same.length_us = 60000000;
-    ws.push_back(same);
-    Window edges;
-    for (uint32_t i = 0; i <= 1500; ++i) edges.packets.push_back(WindowPacket{i * 40000, uint16_t(i), uint8_t(i & 1), 0});
-    edges.length_us = 60000000;
-    ws.push_back(edges);
-    ws.push_back(random_window(1, 0, 60000000, 6));
-    return ws;
-}
-
-// FlowPic-like traffic: ~3,000 packets over a minute, most of them ACK-sized (40..80
-// bytes) or near the MTU (1400..1500), the rest anywhere; sorted by time.
+// FlowPic-like traffic (synth/random_windows.h): 2,500..3,500 packets over a minute, most
+// of them on a few hot sizes (ACK-like, near the MTU), the rest anywhere; sorted by time.
 std::vector<Window> flowpic_windows(int count, uint64_t seed) {
-    std::vector<Window> ws;
-    uint64_t s = seed;
-    for (int b = 0; b < count; ++b) {
-        Window w;
-        w.length_us = 60000000;
-        const uint32_t packets = 2500 + uint32_t(splitmix64(s) % 1001);
-        for (uint32_t i = 0; i < packets; ++i) {
-            const uint64_t r = splitmix64(s);
-            const uint32_t kind = uint32_t(r % 100);
-            const uint16_t size = kind < 45 ? uint16_t(40 + (r >> 8) % 41)
-                                  : kind < 85 ? uint16_t(1400 + (r >> 8) % 101)
-                                              : uint16_t(40 + (r >> 8) % 1461);
-            w.packets.push_back(WindowPacket{uint32_t((r >> 24) % 60000000), size, uint8_t((r >> 60) & 1), 0});
-        }
-        sort_by_time(w);
-        ws.push_back(std::move(w));
-    }
+    RandomWindowOptions o;
+    o.windows = size_t(count);
+    o.min_packets = 2500;
+    o.max_packets = 3500;
+    o.length_us = 60000000;
+    o.hot_share = 0.85;
+    o.hot_count = 4;
+    o.seed = seed;
+    const RandomWindows rw = random_windows(o);
+    std::vector<Window> ws(rw.size());
+    for (size_t i = 0; i < rw.size(); ++i) ws[i] = Window{rw.packets[i], rw.length_us[i]};
     return ws;
 }
 
@@ -450,31 +373,9 @@ BOOST_AUTO_TEST_CASE(rejects_bad_shapes_and_modes_before_launching) {
                       UsageError);
 }
 
-BOOST_AUTO_TEST_CASE(packets_to_entries_matches_reference_exactly) {
-    const std::vector<Window> ws = edge_windows();
-    const std::vector<PacketListView> views = views_of(ws);
-    DevicePacked dp(views);
-    const size_t total = dp.pw.packets.size();
-    for (int res : {1, 7, 32, 300, 1500})
-        for (Normalize norm : {Normalize::span, Normalize::fixed})
-            for (Direction dir : {Direction::none, Direction::channels}) {
-                const BinningOptions opts{res, norm, ValueMode::count, dir};
-                BOOST_TEST_CONTEXT(format_options(opts)) {
-                    std::vector<SparsePixel> want;
-                    std::vector<uint32_t> want_offsets;
-                    packets_to_entries_ref(views.data(), views.size(), opts, want, want_offsets);
-                    DeviceBuffer<SparsePixel> entries(total);
-                    entries.fill_bytes(0xFF, total);
-                    DeviceBuffer<uint32_t> offsets(views.size() + 1);
-                    offsets.fill_bytes(0xFF, views.size() + 1);
-                    packets_to_entries_cuda(dp.packets.get(), dp.offsets.get(), dp.counts.get(), dp.length_us.get(),
-                                            views.size(), total, opts, entries.get(), offsets.get());
-                    CUDA_CHECK(cudaDeviceSynchronize());
-                    BOOST_TEST(same_entries(entries.download(total), want));
-                    BOOST_TEST(offsets.download(views.size() + 1) == want_offsets);
-                }
-            }
-    // No windows: entry_offsets is the single 0.
+// (Entries against packets_to_entries_ref in every linear mode: test_backend_ops,
+// bin_sparse rows.)  No windows: entry_offsets is the single 0.
+BOOST_AUTO_TEST_CASE(packets_to_entries_of_no_windows) {
     DeviceBuffer<uint32_t> one(1);
     one.fill_bytes(0xFF, 1);
     packets_to_entries_cuda(nullptr, nullptr, nullptr, nullptr, 0, 0, BinningOptions{}, nullptr, one.get());

@@ -1,7 +1,7 @@
 // A second, independent oracle for the CUDA convolution and dense kernels
 // (kernels/cuda/conv_dense.h): NVIDIA's cuDNN computes conv2d forward, backward-data and
 // backward-weight (+ bias gradient), and cuBLAS computes the dense layer forward and
-// backward, on the same random inputs (never zeros).  test_cuda_conv_dense checks the
+// backward, on the same random inputs (never zeros).  test_backend_ops checks the
 // kernels against our own scalar CPU reference; a bug shared by that reference and the
 // kernels (a misread layout, an off-by-one in the padding rule) would pass there and fails
 // here.  Every output (y, dx, dw, db) must satisfy ||ours - oracle|| / ||oracle|| < 1e-5.
