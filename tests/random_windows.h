@@ -1,31 +1,35 @@
-// FlowPic-like packet lists for the whole-net tests: per window, `packets` to 2x`packets`
-// packets with sorted times in a 15 s window, half of them on two "hot" sizes (ACKs and
-// near-MTU segments), both directions.  Never empty, never all-zero images.
+// FlowPic-like packet lists for the whole-net tests, drawn by synth/random_windows.h: per
+// window `packets` to 2x`packets` - 1 packets with sorted times in a 15 s window, half of
+// them on two "hot" sizes (ACK-like 40..139, near-MTU 1300..1500), sizes up to 1600 (the ones
+// above 1500 are dropped by binning), both directions.  Never empty.
 #pragma once
-#include <algorithm>
 #include <cstdint>
-#include <random>
+#include <utility>
 #include <vector>
 
+#include "core/rng.h"
 #include "kernels/packet_list.h"
+#include "synth/random_windows.h"
 
 namespace flowpic {
 
 constexpr uint32_t kTestWindowUs = 15000000;
 
 inline std::vector<std::vector<WindowPacket>> random_windows(size_t n, int packets, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::vector<std::vector<WindowPacket>> out(n);
-    for (auto& w : out) {
-        const uint16_t hot[2] = {uint16_t(40 + rng() % 100), uint16_t(1300 + rng() % 201)};
-        w.resize(size_t(packets) + rng() % size_t(packets));
-        for (auto& p : w) {
-            p.t_us = uint32_t(rng() % kTestWindowUs);
-            p.size = rng() % 2 ? hot[rng() % 2] : uint16_t(rng() % 1601);  // some above 1500: dropped
-            p.dir = uint8_t(rng() & 1);
-            p.reserved = 0;
-        }
-        std::sort(w.begin(), w.end(), [](const WindowPacket& a, const WindowPacket& b) { return a.t_us < b.t_us; });
+    std::vector<std::vector<WindowPacket>> out;
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; ++i) {
+        RandomWindowOptions o;
+        o.min_packets = uint32_t(packets);
+        o.max_packets = uint32_t(2 * packets - 1);
+        o.length_us = kTestWindowUs;
+        const uint64_t r = splitmix64(s);
+        o.hot = std::vector<uint16_t>{uint16_t(40 + r % 100), uint16_t(1300 + (r >> 32) % 201)};  // ACK-like, near-MTU
+        o.hot_share = 0.5;
+        o.min_size = 0;
+        o.max_size = 1600;
+        o.seed = splitmix64(s);
+        out.push_back(std::move(random_windows(o).packets[0]));
     }
     return out;
 }

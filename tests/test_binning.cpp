@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/binning.h"
+#include "synth/random_windows.h"
 #include "tests/binning_modes.h"
 #include "tests/util.h"
 
@@ -183,13 +184,14 @@ struct NumpyAvailable {
     }
 };
 
-// Random windows: sorted times in [0, length], sizes 40..1500, both directions.
+// Random windows (synth/random_windows.h): sorted times in [0, length], sizes 40..1500
+// (none dropped), both directions.
 std::vector<WindowPacket> random_window(std::mt19937& rng, uint32_t count, uint32_t length) {
-    std::uniform_int_distribution<uint32_t> t(0, length), s(40, 1500), d(0, 1);
-    std::vector<WindowPacket> pk(count);
-    for (auto& p : pk) p = WindowPacket{t(rng), uint16_t(s(rng)), uint8_t(d(rng)), 0};
-    std::sort(pk.begin(), pk.end(), [](auto& a, auto& b) { return a.t_us < b.t_us; });
-    return pk;
+    RandomWindowOptions o;
+    o.length_us = length;
+    o.max_time_us = length;
+    o.seed = rng();
+    return std::move(random_window(o, count).packets[0]);
 }
 
 double sum(const std::vector<float>& v, size_t from, size_t to) {

@@ -10,6 +10,7 @@
 #include "flowpic/dataset_file.h"
 #include "flowpic/dataset_format.h"
 #include "flowpic/dataset_stats.h"
+#include "synth/random_windows.h"
 #include "tests/util.h"
 
 using namespace flowpic;
@@ -40,12 +41,14 @@ Window random_window(std::mt19937_64& rng) {
     w.index = uint32_t(rng() % 50);
     w.start_ns = int64_t(1400000000000000000ull + rng() % 100000000000000000ull);
     w.length_us = uint32_t(1000000 * (1 + rng() % 120));
-    const size_t n = 1 + rng() % 700;
-    std::vector<uint32_t> ts(n);
-    for (auto& t : ts) t = uint32_t(rng() % w.length_us);
-    std::sort(ts.begin(), ts.end());
-    for (size_t i = 0; i < n; ++i)
-        w.packets.push_back({ts[i], uint16_t(1 + rng() % 1500), uint8_t(rng() % 2), 0});
+    RandomWindowOptions packets;  // 1..700 packets sorted in the window, sizes 1..1500
+    packets.min_packets = 1;
+    packets.max_packets = 700;
+    packets.length_us = w.length_us;
+    packets.min_size = 1;
+    packets.max_size = 1500;
+    packets.seed = rng();
+    w.packets = std::move(random_windows(packets).packets[0]);
     return w;
 }
 
