@@ -70,6 +70,16 @@ public:
                                         int k, float* probs) = 0;
     virtual void softmax_xent_backward(const float* probs, const int32_t* labels, const float* class_weights, int n,
                                        int k, float* dlogits) = 0;
+    // A training step's head in one op: probs, dlogits, the mean loss and the count of rows
+    // whose argmax (the first of equal maxima) is their label.  Labels and class weights
+    // (host memory) cross to a device once, and loss and count come back in one copy.
+    // Host backends: the forward, the count from probs, the backward (nn/optimizer.cpp).
+    struct XentStep {
+        double loss = 0;
+        size_t correct = 0;
+    };
+    virtual XentStep softmax_xent_step(const float* logits, const int32_t* labels, const float* class_weights, int n,
+                                       int k, float* probs, float* dlogits);
     virtual void adam_step(float* p, const float* g, float* m, float* v, size_t n, int64_t step,
                            const AdamParams& hp) = 0;
     // One step over every parameter tensor (a device backend fuses them into one launch).

@@ -213,6 +213,16 @@ public:
         const float* d_cw = upload_weights(cw, k);
         softmax_xent_backward_cuda(probs, d_labels, d_cw, n, k, dlogits, stream_);
     }
+    XentStep softmax_xent_step(const float* logits, const int32_t* labels, const float* cw, int n, int k,
+                               float* probs, float* dlogits) override {
+        TraceRange r("softmax_xent_step");
+        const int32_t* d_labels = upload_labels(labels, n);
+        const float* d_cw = upload_weights(cw, k);
+        double* scratch = dev<double>(xent_scratch_, softmax_xent_scratch_size(n));
+        XentStep out;
+        out.loss = softmax_xent_step_cuda(logits, d_labels, d_cw, n, k, probs, dlogits, scratch, &out.correct, stream_);
+        return out;
+    }
     void softmax_forward(const float* logits, int n, int k, float* probs) override {
         TraceRange r("softmax_forward");
         softmax_rows_cuda(logits, n, k, probs, stream_);

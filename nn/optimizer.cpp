@@ -28,6 +28,22 @@ void Adam::update(Backend& be, const std::vector<Param>& params) {
     be.adam_step_all(slots.data(), slots.size(), step_, hp_);
 }
 
+Backend::XentStep Backend::softmax_xent_step(const float* logits, const int32_t* labels, const float* class_weights,
+                                             int n, int k, float* probs, float* dlogits) {
+    if (memory() != Memory::kHost) throw std::logic_error(name() + ": softmax_xent_step needs a device override");
+    XentStep r;
+    r.loss = softmax_xent_forward(logits, labels, class_weights, n, k, probs);
+    for (int i = 0; i < n; ++i) {
+        const float* p = probs + size_t(i) * size_t(k);
+        int best = 0;
+        for (int j = 1; j < k; ++j)
+            if (p[j] > p[best]) best = j;
+        r.correct += best == labels[i];
+    }
+    softmax_xent_backward(probs, labels, class_weights, n, k, dlogits);
+    return r;
+}
+
 namespace {
 
 // The loss, the accuracy count and dlogits from the logits of a forward pass just run.
@@ -39,16 +55,11 @@ StepResult loss_from_logits(Backend& be, const Tensor& logits, const std::vector
     dlogits.place(be.memory());
     probs.reshape(logits.shape());
     dlogits.reshape(logits.shape());
+    const Backend::XentStep x =
+        be.softmax_xent_step(logits.data(), labels.data(), class_weights, n, k, probs.data(), dlogits.data());
     StepResult r;
-    r.loss = be.softmax_xent_forward(logits.data(), labels.data(), class_weights, n, k, probs.data());
-    const std::vector<float> p = probs.to_vector();  // n x k: small
-    for (int i = 0; i < n; ++i) {
-        int best = 0;
-        for (int j = 1; j < k; ++j)
-            if (p[size_t(i) * k + j] > p[size_t(i) * k + best]) best = j;
-        r.correct += best == labels[i];
-    }
-    be.softmax_xent_backward(probs.data(), labels.data(), class_weights, n, k, dlogits.data());
+    r.loss = x.loss;
+    r.correct = x.correct;
     return r;
 }
 

@@ -260,6 +260,22 @@ Outputs run_xent_bwd(Backend& be, const OpCase& c, bool) {
     return {{{"dlogits", tensor_read(be, d, p.size())}}, {}, {}};
 }
 
+// xent_step {n, k, weighted}: the training head in one op (probs, dlogits, loss and the
+// count of rows whose argmax is the label; a count off by one is an error of >= 1/n).
+Outputs run_xent_step(Backend& be, const OpCase& c, bool) {
+    const int n = int(c.p[0]), k = int(c.p[1]);
+    auto z = random_vec(size_t(n) * k, 22);
+    for (auto& v : z) v *= 8.0f;
+    const auto y = random_labels(size_t(n), k, 23);
+    const auto cw = class_weights(k, 24);
+    Tensor logits = tensor_in(be, z), probs = tensor_out(be, z.size()), d = tensor_out(be, z.size());
+    const Backend::XentStep r =
+        be.softmax_xent_step(logits.data(), y.data(), c.at(2) ? cw.data() : nullptr, n, k, probs.data(), d.data());
+    return {{{"probs", tensor_read(be, probs, z.size())}, {"dlogits", tensor_read(be, d, z.size())}},
+            {},
+            {{"loss", r.loss}, {"correct", double(r.correct)}}};
+}
+
 // softmax_fwd {n, k}
 Outputs run_softmax_fwd(Backend& be, const OpCase& c, bool) {
     const int n = int(c.p[0]), k = int(c.p[1]);
@@ -573,6 +589,7 @@ const OpInfo kOps[] = {
     {"dropout_bwd", run_dropout_bwd, kTol},
     {"xent_fwd", run_xent_fwd, kTol},
     {"xent_bwd", run_xent_bwd, kTol},
+    {"xent_step", run_xent_step, kTol},
     {"softmax_fwd", run_softmax_fwd, kTol},
     {"adam", run_adam, kTol},
     {"adam_all", run_adam_all, kTol},
@@ -660,6 +677,8 @@ std::vector<OpCase> op_cases() {
         add("xent_fwd", s);
     for (std::vector<long long> s : std::vector<std::vector<long long>>{{128, 5, 0}, {128, 5, 1}, {33, 8, 0}, {9, 21, 1}})
         add("xent_bwd", s);
+    for (std::vector<long long> s : std::vector<std::vector<long long>>{{128, 5, 0}, {128, 5, 1}, {7, 1, 0}, {33, 8, 1}, {1000, 3, 1}})
+        add("xent_step", s);
     for (std::vector<long long> s : std::vector<std::vector<long long>>{{1, 1}, {1, 5}, {128, 5}, {33, 21}, {1000, 3}})
         add("softmax_fwd", s);
     for (std::vector<long long> s : std::vector<std::vector<long long>>{

@@ -63,7 +63,7 @@ void dropout_backward_cuda(const float* dy, const uint8_t* mask, size_t n, float
 
 // ---- softmax + cross-entropy (softmax_xent.cu): kernels/softmax_xent.h ---------------
 // Doubles of device scratch the forward needs (no allocation inside the launcher).
-inline size_t softmax_xent_scratch_size(int n) { return size_t(n > 0 ? n : 0) + 3; }
+inline size_t softmax_xent_scratch_size(int n) { return size_t(n > 0 ? n : 0) + 4; }
 // Writes probs, returns the mean loss to the host: synchronises `stream`.  The loss is
 // summed on the device in the CPU's order (row 0 first), so it matches the reference to
 // the rounding of exp/log.  A label outside [0, k) throws InputError, as on the CPU.
@@ -76,6 +76,13 @@ double softmax_xent_forward_cuda(const float* logits, const int32_t* labels,
 void softmax_xent_backward_cuda(const float* probs, const int32_t* labels,
                                 const float* class_weights, int n, int k, float* dlogits,
                                 cudaStream_t stream = 0);
+// A training step's head in one pass (Backend::softmax_xent_step): probs, dlogits, and the
+// mean loss with the count of rows whose argmax (first of equal maxima, as on the host) is
+// their label, handed to the host in one copy; synchronises `stream` once.  Labels and
+// class weights are device memory, uploaded once by the caller for both halves.
+double softmax_xent_step_cuda(const float* logits, const int32_t* labels, const float* class_weights,
+                              int n, int k, float* probs, float* dlogits, double* scratch,
+                              size_t* correct, cudaStream_t stream = 0);
 
 // ---- Adam (adam.cu): kernels/adam.h, one flat array (put every parameter in one) -----
 void adam_step_cuda(float* p, const float* g, float* m, float* v, size_t n, int64_t step,

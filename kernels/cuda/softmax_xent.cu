@@ -42,11 +42,13 @@ __global__ void xent_rows_kernel(const float* logits, const int32_t* labels, con
     }
 }
 
-// One thread: result[0] = mean loss, result[1] = first bad row or -1, result[2] = its label.
-__global__ void xent_sum_kernel(const double* row_loss, const int32_t* labels, int n, int k,
-                                double* result) {
+// One thread: result[0] = mean loss, result[1] = first bad row or -1, result[2] = its
+// label, result[3] = rows whose argmax of probs (the first of equal maxima) is the label.
+__global__ void xent_sum_kernel(const double* row_loss, const float* probs, const int32_t* labels,
+                                int n, int k, double* result) {
     if (blockIdx.x != 0 || threadIdx.x != 0) return;
     double total = 0.0;
+    long long correct = 0;
     result[1] = -1.0;
     result[2] = 0.0;
     for (int s = 0; s < n; ++s) {
@@ -56,8 +58,14 @@ __global__ void xent_sum_kernel(const double* row_loss, const int32_t* labels, i
             break;
         }
         total += row_loss[s];
+        const float* p = probs + size_t(s) * size_t(k);
+        int best = 0;
+        for (int j = 1; j < k; ++j)
+            if (p[j] > p[best]) best = j;
+        correct += best == labels[s];
     }
     result[0] = total / double(n);
+    result[3] = double(correct);
 }
 
 // dlogits = (p - onehot) * (w[y] / N), one thread per element.
@@ -107,15 +115,42 @@ double softmax_xent_forward_cuda(const float* logits, const int32_t* labels,
     xent_rows_kernel<<<grid_for(size_t(n)), kBlock, 0, stream>>>(logits, labels, class_weights, n,
                                                                   k, probs, scratch);
     CUDA_CHECK_LAUNCH();
-    xent_sum_kernel<<<1, 1, 0, stream>>>(scratch, labels, n, k, result);
+    xent_sum_kernel<<<1, 1, 0, stream>>>(scratch, probs, labels, n, k, result);
     CUDA_CHECK_LAUNCH();
-    double host[3];
+    double host[4];
     CUDA_CHECK(cudaMemcpyAsync(host, result, sizeof(host), cudaMemcpyDeviceToHost, stream));
     CUDA_CHECK(cudaStreamSynchronize(stream));
     if (host[1] >= 0.0)
         throw InputError("softmax_xent: label " + std::to_string(int64_t(host[2])) + " of sample " +
                          std::to_string(int64_t(host[1])) + " is outside [0, " + std::to_string(k) +
                          ")");
+    return host[0];
+}
+
+double softmax_xent_step_cuda(const float* logits, const int32_t* labels, const float* class_weights,
+                              int n, int k, float* probs, float* dlogits, double* scratch,
+                              size_t* correct, cudaStream_t stream) {
+    *correct = 0;
+    if (n <= 0) return 0.0;
+    if (k <= 0) throw InputError("softmax_xent: " + std::to_string(k) + " classes");
+    double* result = scratch + n;
+    xent_rows_kernel<<<grid_for(size_t(n)), kBlock, 0, stream>>>(logits, labels, class_weights, n,
+                                                                  k, probs, scratch);
+    CUDA_CHECK_LAUNCH();
+    xent_sum_kernel<<<1, 1, 0, stream>>>(scratch, probs, labels, n, k, result);
+    CUDA_CHECK_LAUNCH();
+    const size_t total = size_t(n) * size_t(k);
+    xent_backward_kernel<<<grid_for(total), kBlock, 0, stream>>>(probs, labels, class_weights, n,
+                                                                  k, dlogits);
+    CUDA_CHECK_LAUNCH();
+    double host[4];
+    CUDA_CHECK(cudaMemcpyAsync(host, result, sizeof(host), cudaMemcpyDeviceToHost, stream));
+    CUDA_CHECK(cudaStreamSynchronize(stream));
+    if (host[1] >= 0.0)
+        throw InputError("softmax_xent: label " + std::to_string(int64_t(host[2])) + " of sample " +
+                         std::to_string(int64_t(host[1])) + " is outside [0, " + std::to_string(k) +
+                         ")");
+    *correct = size_t(host[3]);
     return host[0];
 }
 
