@@ -1,5 +1,6 @@
 // The binning flags shared by flowpic-prep, flowpic-render and flowpic-train:
-// --resolution N, --normalize span|fixed, --values count|binary, --direction none|grey|channels.
+// --resolution N, --normalize span|fixed, --values count|binary, --direction none|grey|channels,
+// --max-count N.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
@@ -11,6 +12,7 @@ namespace flowpic {
 struct BinningFlags {
     int resolution = 1500;
     std::string normalize = "span", values = "count", direction = "none";
+    uint32_t max_count = 0;
 
     void add_to(CLI::App& app) {
         app.add_option("--resolution", resolution, "image side N (1..1500; the authors: 1500)")
@@ -23,6 +25,8 @@ struct BinningFlags {
         app.add_option("--direction", direction,
                        "none, grey (the seed: 200 client->server, 50 server->client only) or channels (one per direction)")
             ->default_val(direction)->group("Binning");
+        app.add_option("--max-count", max_count, "cap the packets counted per pixel (tcbench: 255, uint8 images); 0 = no cap")
+            ->default_val(max_count)->check(CLI::Range(0, 65535))->group("Binning");
     }
     // UsageError naming the flag for a bad value.
     BinningOptions options() const {
@@ -31,6 +35,7 @@ struct BinningFlags {
         o.normalize = parse_normalize(normalize);
         o.values = parse_values(values);
         o.direction = parse_direction(direction);
+        o.max_count = max_count;
         validate(o);
         return o;
     }

@@ -10,8 +10,10 @@ namespace {
 using nlohmann::json;
 
 json binning_object(const BinningOptions& b) {
-    return {{"resolution", b.resolution}, {"normalize", to_string(b.normalize)}, {"values", to_string(b.values)},
-            {"direction", to_string(b.direction)}};
+    json j = {{"resolution", b.resolution}, {"normalize", to_string(b.normalize)}, {"values", to_string(b.values)},
+              {"direction", to_string(b.direction)}};
+    if (b.max_count) j["max_count"] = b.max_count;  // absent = no cap, as in files written before the cap existed
+    return j;
 }
 
 BinningOptions binning_from(const json& j, BinningOptions b) {
@@ -20,6 +22,7 @@ BinningOptions binning_from(const json& j, BinningOptions b) {
     if (j.contains("normalize")) b.normalize = parse_normalize(j.at("normalize").get<std::string>());
     if (j.contains("values")) b.values = parse_values(j.at("values").get<std::string>());
     if (j.contains("direction")) b.direction = parse_direction(j.at("direction").get<std::string>());
+    if (j.contains("max_count")) b.max_count = j.at("max_count").get<uint32_t>();
     validate(b);
     return b;
 }

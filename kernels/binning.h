@@ -29,6 +29,9 @@ struct BinningOptions {
     Normalize normalize = Normalize::span;
     ValueMode values = ValueMode::count;
     Direction direction = Direction::none;
+    // Counts above this are capped (the tcbench rule stores uint8 images: 255); 0 = no cap.
+    // Applies to ValueMode::count only (binary is 1 anyway; grey has its own two values).
+    uint32_t max_count = 0;
 };
 
 // One IEEE double operation each, rounded to nearest.  On the device the _rn intrinsics

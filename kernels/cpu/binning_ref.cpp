@@ -99,13 +99,16 @@ const char* to_string(Direction d) {
 
 std::string format_options(const BinningOptions& o) {
     return "resolution=" + std::to_string(o.resolution) + " normalize=" + to_string(o.normalize) +
-           " values=" + to_string(o.values) + " direction=" + to_string(o.direction);
+           " values=" + to_string(o.values) + " direction=" + to_string(o.direction) +
+           (o.max_count ? " max_count=" + std::to_string(o.max_count) : std::string());
 }
 
 void validate(const BinningOptions& opts) {
     if (opts.resolution < 1 || opts.resolution > kMaxResolution)
         throw UsageError("--resolution: " + std::to_string(opts.resolution) +
                          " is out of range (1 to 1500)");
+    if (opts.max_count > 65535)
+        throw UsageError("--max-count: " + std::to_string(opts.max_count) + " is out of range (1 to 65535; 0 = no cap)");
 }
 
 void bin_dense_ref(const PacketListView* windows, size_t batch, const BinningOptions& opts,
