@@ -16,7 +16,7 @@
 #include "core/output_paths.h"
 #include "core/error.h"
 #include "kernels/cpu/binning.h"
-#include "kernels/cpu/binning_fast.h"
+#include "kernels/cpu/binning_avx2.h"
 
 namespace flowpic {
 namespace {

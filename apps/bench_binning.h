@@ -7,18 +7,16 @@
 #include <string>
 #include <vector>
 
-#include "apps/cli.h"
+#include "apps/bench_mode.h"
 
 namespace flowpic {
 
-class BinningBench {
+class BinningBench : public BenchMode {
 public:
-    void add_to(CLI::App& app);
-    bool selected() const { return cmd_->parsed(); }
-    int run();
+    void add_to(CLI::App& app) override;
+    int run() override;
 
 private:
-    CLI::App* cmd_ = nullptr;
     uint32_t packets_ = 3000, seconds_ = 60;
     uint64_t seed_ = 1;
     size_t batch_ = 128;

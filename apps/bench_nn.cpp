@@ -41,14 +41,6 @@ void random_flowpics(Tensor& x, int packets, uint64_t seed) {
     }
 }
 
-Network make_network(const NetSpec& spec) {
-    try {
-        return Network(spec);
-    } catch (const std::invalid_argument& e) {
-        throw UsageError(e.what());
-    }
-}
-
 }  // namespace
 
 void NnBench::add_to(CLI::App& app) {

@@ -6,18 +6,16 @@
 #include <cstdint>
 #include <string>
 
-#include "apps/cli.h"
+#include "apps/bench_mode.h"
 
 namespace flowpic {
 
-class NnBench {
+class NnBench : public BenchMode {
 public:
-    void add_to(CLI::App& app);
-    bool selected() const { return cmd_->parsed(); }
-    int run();
+    void add_to(CLI::App& app) override;
+    int run() override;
 
 private:
-    CLI::App* cmd_ = nullptr;
     std::string arch_ = "flowpic", mode_ = "forward", backend_ = "avx2";
     int resolution_ = 1500, batch_ = 1, iters_ = 20, classes_ = 5;
     double max_seconds_ = 10;

@@ -46,21 +46,13 @@ double median_ms(const std::function<void()>& f, int iters) {
     return 1e3 * time_median(f, TimingPlan{0, size_t(iters), size_t(iters)}).median_s;
 }
 
-Network make_network(const NetSpec& spec) {
-    try {
-        return Network(spec);
-    } catch (const std::invalid_argument& e) {
-        throw UsageError(e.what());
-    }
-}
-
 }  // namespace
 
 void PipelineBench::add_to(CLI::App& app) {
     cmd_ = app.add_subcommand("pipeline", "time packets -> class on a backend: training, batch inference, batch 1");
     cmd_->footer(
         "\nPrints one JSON line per measurement (mode train, infer, b1-graph, b1-eager), the\n"
-        "fields of bench/nn_torch_gpu.py, then a text summary on stderr.\n"
+        "fields of bench/nn_torch_gpu.py, and the same figures as one text line each on stderr.\n"
         "\nExamples:\n"
         "  flowpic-bench pipeline --device cuda                         # FlowPicNet 1500^2\n"
         "  flowpic-bench pipeline --device cuda --arch lenet --resolution 32\n"
@@ -94,10 +86,19 @@ int PipelineBench::run() {
     const nlohmann::json base = {{"tool", "flowpic"}, {"backend", be->name()}, {"device", device_name},
                                  {"arch", arch_}, {"resolution", resolution_}, {"packets_per_image", packets},
                                  {"input", input_}};
+    // One JSON line on stdout per measurement, and the same figure in words on stderr.
     auto emit = [&](nlohmann::json j) {
         j.update(base);
         std::printf("%s\n", j.dump().c_str());
         std::fflush(stdout);
+        const std::string mode = j["mode"].get<std::string>();
+        if (j.contains("images_per_s"))
+            std::fprintf(stderr, "%-8s batch %-4d %9.2f ms/batch %10.0f images/s", mode.c_str(), j["batch"].get<int>(),
+                         j["ms_per_batch"].get<double>(), j["images_per_s"].get<double>());
+        else
+            std::fprintf(stderr, "%-8s batch 1    %9.1f us p50 %9.1f us p99", mode.c_str(), j["latency_us"].get<double>(),
+                         j["p99_us"].get<double>());
+        std::fprintf(stderr, "   (%s, %s %d^2, %s input)\n", be->name().c_str(), arch_.c_str(), resolution_, input_.c_str());
     };
 
     if (train_batch_ > 0) {

@@ -17,18 +17,16 @@
 #include <cstdint>
 #include <string>
 
-#include "apps/cli.h"
+#include "apps/bench_mode.h"
 
 namespace flowpic {
 
-class PipelineBench {
+class PipelineBench : public BenchMode {
 public:
-    void add_to(CLI::App& app);
-    bool selected() const { return cmd_->parsed(); }
-    int run();
+    void add_to(CLI::App& app) override;
+    int run() override;
 
 private:
-    CLI::App* cmd_ = nullptr;
     std::string arch_ = "flowpic", device_ = "auto", input_ = "sparse";
     int resolution_ = 1500, train_batch_ = 128, infer_batch_ = 256, b1_samples_ = 200, iters_ = 20;
     uint64_t seed_ = 1;

@@ -1,10 +1,13 @@
-// flowpic-bench: micro-benchmarks, one subcommand per mode.  Each mode is a class in
-// apps/bench_<mode>.h (its flags, add_to(app), selected(), run()) with its body in
-// apps/bench_<mode>.cpp; add a mode by writing the pair and registering it below.
+// flowpic-bench: micro-benchmarks, one subcommand per mode.  Each mode is a BenchMode
+// (apps/bench_mode.h) in apps/bench_<mode>.h (its flags) with its body in
+// apps/bench_<mode>.cpp; add a mode by writing the pair and listing it below.
 #include "apps/bench_binning.h"
 #include "apps/bench_nn.h"
 #include "apps/bench_pipeline.h"
 #include "apps/cli.h"
+
+#include <memory>
+#include <vector>
 
 using namespace flowpic;
 
@@ -25,17 +28,15 @@ int main(int argc, char** argv) {
         "\nExit codes: 0 success, 1 an output cannot be written, 2 usage error, 3 internal\n"
         "error (e.g. an optimised kernel disagreeing with the reference).\n");
     app.require_subcommand(1);
-    BinningBench binning;
-    binning.add_to(app);
-    NnBench nn;
-    nn.add_to(app);
-    PipelineBench pipeline;
-    pipeline.add_to(app);
+    std::vector<std::unique_ptr<BenchMode>> modes;
+    modes.push_back(std::make_unique<BinningBench>());
+    modes.push_back(std::make_unique<NnBench>());
+    modes.push_back(std::make_unique<PipelineBench>());
+    for (auto& m : modes) m->add_to(app);
 
     return run_cli(app, argc, argv, [&] {
-        if (binning.selected()) return binning.run();
-        if (nn.selected()) return nn.run();
-        if (pipeline.selected()) return pipeline.run();
+        for (auto& m : modes)
+            if (m->selected()) return m->run();
         throw UsageError("no mode given");
     });
 }

@@ -22,7 +22,7 @@
 #include "nn/model_file.h"
 #include "core/atomic_file.h"
 #include "flowpic/prep.h"
-#include "kernels/cpu/binning_fast.h"
+#include "kernels/cpu/binning_avx2.h"
 #include "nn/capture_classifier.h"
 #include "nn/evaluate.h"
 #include "nn/metrics.h"

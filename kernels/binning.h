@@ -1,6 +1,6 @@
 // The binning rule, written once for the host and the device: the options every
 // binning implementation shares and the per-packet bin that the scalar reference
-// (kernels/cpu/binning_ref.cpp), the fast CPU binning and both CUDA paths (dense images,
+// (kernels/cpu/binning_ref.cpp), the AVX2 CPU binning and both CUDA paths (dense images,
 // packets to conv1 entries) call.  kernels/cpu/binning.h explains the rule (numpy's edge
 // arithmetic) and declares the reference.
 #pragma once

@@ -38,18 +38,18 @@ public:
     virtual void copy(float* dst, const float* src, size_t n) = 0;
 
     // The sparse first layer (kernels/conv2d_sparse.h): the windows as one entry per
-    // packet in the backend's memory, valid until the next bin_sparse call; only for
+    // packet in the backend's memory, valid until the next packet_entries call; only for
     // binning that is linear in the packets (sparse_binning_ok).
-    struct SparseImages {
+    struct PacketEntries {
         const SparsePixel* entries = nullptr;
         const uint32_t* offsets = nullptr;  // n + 1
         size_t n = 0;
         size_t capacity = 0;  // entries in the array (>= offsets[n]): sizes device scratch
     };
-    virtual SparseImages bin_sparse(const PacketListView* windows, size_t n, const BinningOptions& opts) = 0;
-    virtual void conv2d_sparse_forward(const Conv2dShape& s, const SparseImages& x, const float* w, const float* b,
+    virtual PacketEntries packet_entries(const PacketListView* windows, size_t n, const BinningOptions& opts) = 0;
+    virtual void conv2d_sparse_forward(const Conv2dShape& s, const PacketEntries& x, const float* w, const float* b,
                                        float* y) = 0;
-    virtual void conv2d_sparse_backward_weight(const Conv2dShape& s, const SparseImages& x, const float* dy, float* dw,
+    virtual void conv2d_sparse_backward_weight(const Conv2dShape& s, const PacketEntries& x, const float* dy, float* dw,
                                                float* db) = 0;
 
     virtual void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) = 0;

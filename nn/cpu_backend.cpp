@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "kernels/conv2d_sparse.h"
-#include "kernels/cpu/binning_fast.h"
+#include "kernels/cpu/binning_avx2.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/dense.h"
 #include "kernels/dropout.h"
@@ -26,13 +26,13 @@ public:
     void bin_dense(const PacketListView* windows, size_t n, const BinningOptions& opts, float* out) override {
         avx2_ ? binner_.bin(windows, n, opts, out) : bin_dense_ref(windows, n, opts, out);
     }
-    SparseImages bin_sparse(const PacketListView* windows, size_t n, const BinningOptions& opts) override {
+    PacketEntries packet_entries(const PacketListView* windows, size_t n, const BinningOptions& opts) override {
         packets_to_entries_ref(windows, n, opts, entries_, offsets_);
         return {entries_.data(), offsets_.data(), n, entries_.size()};
     }
     // Images are independent in the forward; the weight gradient sums per-image partials
     // in image order, so the result does not depend on the thread count.
-    void conv2d_sparse_forward(const Conv2dShape& s, const SparseImages& x, const float* w, const float* b,
+    void conv2d_sparse_forward(const Conv2dShape& s, const PacketEntries& x, const float* w, const float* b,
                                float* y) override {
         Conv2dShape one = s;
         one.n = 1;
@@ -43,7 +43,7 @@ public:
             conv2d_sparse_forward_ref<float>(one, x.entries + x.offsets[i], range, w, b, y + size_t(i) * per_image);
         }
     }
-    void conv2d_sparse_backward_weight(const Conv2dShape& s, const SparseImages& x, const float* dy, float* dw,
+    void conv2d_sparse_backward_weight(const Conv2dShape& s, const PacketEntries& x, const float* dy, float* dw,
                                        float* db) override {
         Conv2dShape one = s;
         one.n = 1;

@@ -121,8 +121,8 @@ public:
         bin_dense_cuda(u.packets, u.offsets, u.counts, u.length_us, n, u.total, opts, out, stream_);
         CUDA_CHECK(cudaEventRecord(u.consumed, stream_));
     }
-    SparseImages bin_sparse(const PacketListView* windows, size_t n, const BinningOptions& opts) override {
-        TraceRange r("bin_sparse");
+    PacketEntries packet_entries(const PacketListView* windows, size_t n, const BinningOptions& opts) override {
+        TraceRange r("packet_entries");
         if (n == 0) return {};
         const Uploaded u = upload(windows, n);
         SparsePixel* entries = dev<SparsePixel>(entries_, std::max<size_t>(u.total, 1));
@@ -131,7 +131,7 @@ public:
         CUDA_CHECK(cudaEventRecord(u.consumed, stream_));
         return {entries, offsets, n, std::max<size_t>(u.total, 1)};
     }
-    void conv2d_sparse_forward(const Conv2dShape& s, const SparseImages& x, const float* w, const float* b,
+    void conv2d_sparse_forward(const Conv2dShape& s, const PacketEntries& x, const float* w, const float* b,
                                float* y) override {
         TraceRange r("conv2d_sparse_forward");
         // The bucketed forward needs scratch sized by the entry count (same bits as the
@@ -140,7 +140,7 @@ public:
         conv2d_sparse_forward_cuda(s, x.entries, x.offsets, w, b, y, bytes ? dev<uint8_t>(sparse_fwd_scratch_, bytes) : nullptr,
                                    stream_);
     }
-    void conv2d_sparse_backward_weight(const Conv2dShape& s, const SparseImages& x, const float* dy, float* dw,
+    void conv2d_sparse_backward_weight(const Conv2dShape& s, const PacketEntries& x, const float* dy, float* dw,
                                        float* db) override {
         TraceRange r("conv2d_sparse_backward_weight");
         float* scratch = dev<float>(conv_scratch_, std::max<size_t>(conv2d_sparse_backward_weight_scratch_floats(s), 1));

@@ -60,13 +60,13 @@ void Conv2dLayer::backward(Backend& be, const Tensor& x, const Tensor&, const Te
     }
 }
 
-void Conv2dLayer::forward_sparse(Backend& be, const Backend::SparseImages& x, const Shape& in, Tensor& y) {
+void Conv2dLayer::forward_sparse(Backend& be, const Backend::PacketEntries& x, const Shape& in, Tensor& y) {
     Conv2dShape s = shape_for(in);
     y.reshape({s.n, s.k, s.p, s.q});
     be.conv2d_sparse_forward(s, x, w_.data(), b_.data(), y.data());
 }
 
-void Conv2dLayer::backward_sparse(Backend& be, const Backend::SparseImages& x, const Shape& in, const Tensor& dy) {
+void Conv2dLayer::backward_sparse(Backend& be, const Backend::PacketEntries& x, const Shape& in, const Tensor& dy) {
     be.conv2d_sparse_backward_weight(shape_for(in), x, dy.data(), dw_.data(), db_.data());
 }
 

@@ -57,8 +57,8 @@ public:
     void to(Memory m) override;
     // As the first layer, straight from packet entries (kernels/conv2d_sparse.h); `in` is
     // the dense input shape the entries stand for.  No input gradient.
-    void forward_sparse(Backend& be, const Backend::SparseImages& x, const Shape& in, Tensor& y);
-    void backward_sparse(Backend& be, const Backend::SparseImages& x, const Shape& in, const Tensor& dy);
+    void forward_sparse(Backend& be, const Backend::PacketEntries& x, const Shape& in, Tensor& y);
+    void backward_sparse(Backend& be, const Backend::PacketEntries& x, const Shape& in, const Tensor& dy);
 
 private:
     Conv2dShape shape_for(const Shape& in) const;

@@ -155,14 +155,14 @@ const Tensor& Network::forward(Backend& be, const PacketBatch& in, const StepCon
     if (in.binning.resolution != spec_.resolution || channels(in.binning) != spec_.channels)
         throw std::invalid_argument("network: binning " + format_options(in.binning) + " does not fit the net's " +
                                     shape_string(input_shape(1)) + " input");
-    if (uses_sparse_input(in.binning)) return forward(be, be.bin_sparse(in.windows, in.n, in.binning), ctx);
+    if (uses_sparse_input(in.binning)) return forward(be, be.packet_entries(in.windows, in.n, in.binning), ctx);
     dense_in_.place(be.memory());
     dense_in_.reshape(input_shape(in.n));
     be.bin_dense(in.windows, in.n, in.binning, dense_in_.data());
     return forward(be, dense_in_, ctx);
 }
 
-const Tensor& Network::forward(Backend& be, const Backend::SparseImages& x, const StepContext& ctx) {
+const Tensor& Network::forward(Backend& be, const Backend::PacketEntries& x, const StepContext& ctx) {
     check_memory(be, be.memory());
     auto* conv1 = dynamic_cast<Conv2dLayer*>(layers_[0].get());
     if (!conv1) throw std::logic_error("network: the first layer is not a convolution");

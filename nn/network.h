@@ -68,7 +68,7 @@ public:
     // After forward(in) with the same batch.
     void backward(Backend& be, const PacketBatch& in, const Tensor& dlogits);
     // Entries already in the backend's memory (the CUDA graph's own buffers).
-    const Tensor& forward(Backend& be, const Backend::SparseImages& x, const StepContext& ctx);
+    const Tensor& forward(Backend& be, const Backend::PacketEntries& x, const StepContext& ctx);
     void set_sparse_input(bool on) { sparse_input_ = on; }
     bool uses_sparse_input(const BinningOptions& b) const { return sparse_input_ && sparse_binning_ok(b); }
 
@@ -84,7 +84,7 @@ private:
     Memory memory_ = Memory::kHost;
     bool sparse_input_ = true;
     bool last_was_sparse_ = false;
-    Backend::SparseImages sparse_in_;
+    Backend::PacketEntries sparse_in_;
     Tensor dense_in_;
 
     void check_memory(Backend& be, Memory input) const;

@@ -412,12 +412,12 @@ Outputs run_conv_bwd_weight(Backend& be, const OpCase& c, bool oracle) {
 // ---- the sparse first layer: conv2d_sparse_fwd {bias, packets} / conv2d_sparse_bwd_weight
 // {db, packets}.  packets 0: random entries (tests/sparse_entries.h: any order, repeats,
 // value 0, corners, an empty image) in the backend's memory; packets > 0: windows of
-// about that many packets turned into entries by the backend's own bin_sparse (count
+// about that many packets turned into entries by the backend's own packet_entries (count
 // binning at the shape's resolution, channels when C = 2).
 
 struct SparseOnBackend {
     Storage entries, offsets;  // random entries copied in (packets == 0)
-    Backend::SparseImages images;
+    Backend::PacketEntries images;
     RandomWindows windows;
 };
 
@@ -444,7 +444,7 @@ void sparse_input(Backend& be, const OpCase& c, long long packets, SparseOnBacke
     out.windows = random_windows(o);
     const std::vector<PacketListView> views = out.windows.views();
     const BinningOptions bin{s.h, Normalize::span, ValueMode::count, s.c == 2 ? Direction::channels : Direction::none};
-    out.images = be.bin_sparse(views.data(), views.size(), bin);
+    out.images = be.packet_entries(views.data(), views.size(), bin);
 }
 
 Outputs run_sparse_fwd(Backend& be, const OpCase& c, bool) {
@@ -474,7 +474,7 @@ Outputs run_sparse_bwd_weight(Backend& be, const OpCase& c, bool) {
     return o;
 }
 
-// ---- binning: bin_dense {resolution, windows} in every mode, bin_sparse {resolution,
+// ---- binning: bin_dense {resolution, windows} in every mode, packet_entries {resolution,
 // windows} in every linear mode, both exact.  windows 0: the edge windows (empty, span
 // D == 0, fixed dropping half, length 0, one crowded pixel, times on every bin edge, one
 // packet at t = 0); 1: FlowPic-like random windows (hot sizes, sizes over 1500, times
@@ -542,14 +542,14 @@ Outputs run_bin_dense(Backend& be, const OpCase& c, bool) {
     return o;
 }
 
-Outputs run_bin_sparse(Backend& be, const OpCase& c, bool) {
+Outputs run_packet_entries(Backend& be, const OpCase& c, bool) {
     const RandomWindows ws = binning_windows(c.p[1]);
     const std::vector<PacketListView> views = ws.views();
     Outputs o;
     for (Normalize norm : {Normalize::span, Normalize::fixed})
         for (Direction dir : {Direction::none, Direction::channels}) {
             const BinningOptions opts{int(c.p[0]), norm, ValueMode::count, dir};
-            const Backend::SparseImages x = be.bin_sparse(views.data(), views.size(), opts);
+            const Backend::PacketEntries x = be.packet_entries(views.data(), views.size(), opts);
             const auto offsets = raw_read<uint32_t>(be, x.offsets, views.size() + 1);
             const auto entries = raw_read<SparsePixel>(be, x.entries, offsets.back());
             std::vector<uint8_t> bytes(entries.size() * sizeof(SparsePixel) + offsets.size() * 4);
@@ -573,7 +573,7 @@ constexpr double kTol = 1e-5;  // fp32 vs the float reference (DESIGN.md)
 
 const OpInfo kOps[] = {
     {"bin_dense", run_bin_dense, 0},
-    {"bin_sparse", run_bin_sparse, 0},
+    {"packet_entries", run_packet_entries, 0},
     {"conv2d_sparse_fwd", run_sparse_fwd, kTol},
     {"conv2d_sparse_bwd_weight", run_sparse_bwd_weight, kTol},
     {"conv2d_fwd", run_conv_fwd, kTol},
@@ -612,8 +612,8 @@ std::vector<OpCase> op_cases() {
         add("bin_dense", {res, 1}, "random windows");
     }
     for (long long res : {1, 7, 32, 300, 1500}) {
-        add("bin_sparse", {res, 0}, "edge windows");
-        add("bin_sparse", {res, 1}, "random windows");
+        add("packet_entries", {res, 0}, "edge windows");
+        add("packet_entries", {res, 1}, "random windows");
     }
     // the sparse first layer
     for (const Conv2dCase& cs : conv2d_sparse_test_cases()) {

@@ -9,38 +9,17 @@
 // timings.  Against the CPU sparse references in double, ||gpu - ref|| / ||ref|| < 1e-5.
 // Skipped without a device.
 #ifdef FLOWPIC_CUDA
-#define BOOST_TEST_DYN_LINK
-#pragma GCC diagnostic ignored "-Wuninitialized"  // inside boost::function, from precondition()
-#include <boost/test/unit_test.hpp>
+#include "tests/cuda_test.h"
 
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <cstdio>
-#include <cstring>
-#include <random>
-#include <stdexcept>
-#include <string>
-#include <vector>
-
-#include "core/error.h"
-#include "core/rng.h"
-#include "kernels/conv2d.h"
 #include "kernels/conv2d_sparse.h"
-#include "kernels/cpu/binning.h"
 #include "kernels/cuda/conv2d_sparse.h"
-#include "kernels/cuda/device_buffer.h"
-#include "kernels/cuda/ops.h"
 #include "synth/random_windows.h"
-#include "tests/conv2d_cases.h"
-#include "tests/cuda_available.h"
 #include "tests/sparse_entries.h"
 
 using namespace flowpic;
 
 namespace {
 
-constexpr double kTol = 1e-5;
 constexpr size_t kGuard = 64;  // poisoned floats after every output
 
 std::vector<Conv2dCase> sparse_cases() { return conv2d_sparse_test_cases(); }
@@ -88,10 +67,6 @@ double rel_err(const std::vector<float>& a, const std::vector<double>& b) {
     }
     if (n == 0) return d == 0 ? 0.0 : INFINITY;
     return std::sqrt(d / n);
-}
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 template <typename T>
@@ -286,12 +261,12 @@ BOOST_AUTO_TEST_CASE(matches_double_reference_and_is_deterministic) {
             const RefOut ref = reference(s, in.clean, in.clean_offsets, p);
             const GpuOut a = run_cuda(s, in, p), b = run_cuda(s, in, p, /*explicit_scratch=*/true);
             const GpuOut b2 = run_cuda(s, in, p, /*explicit_scratch=*/true);
-            BOOST_TEST(rel_err(a.y, ref.y) < kTol);
-            BOOST_TEST(rel_err(b.y, ref.y) < kTol);
+            BOOST_TEST(rel_err(a.y, ref.y) < kCudaTol);
+            BOOST_TEST(rel_err(b.y, ref.y) < kCudaTol);
             BOOST_TEST(b2.guards);
             BOOST_TEST(same_bits(b.y, b2.y));  // the bucketed forward, run to run
-            BOOST_TEST(rel_err(a.dw, ref.dw) < kTol);
-            BOOST_TEST(rel_err(a.db, ref.db) < kTol);
+            BOOST_TEST(rel_err(a.dw, ref.dw) < kCudaTol);
+            BOOST_TEST(rel_err(a.db, ref.db) < kCudaTol);
             BOOST_TEST(a.guards);
             BOOST_TEST(b.guards);
             BOOST_TEST(same_bits(a.y, b.y));
@@ -307,11 +282,11 @@ BOOST_AUTO_TEST_CASE(null_bias_and_null_db) {
     const Weights p(s, 78);
     const RefOut ref = reference(s, in.clean, in.clean_offsets, p, /*bias=*/false);
     const GpuOut g = run_cuda(s, in, p, false, /*bias=*/false, /*want_db=*/false);
-    BOOST_TEST(rel_err(g.y, ref.y) < kTol);
+    BOOST_TEST(rel_err(g.y, ref.y) < kCudaTol);
     const GpuOut g2 = run_cuda(s, in, p, true, /*bias=*/false, /*want_db=*/false);
-    BOOST_TEST(rel_err(g2.y, ref.y) < kTol);
+    BOOST_TEST(rel_err(g2.y, ref.y) < kCudaTol);
     BOOST_TEST(g2.guards);
-    BOOST_TEST(rel_err(g.dw, ref.dw) < kTol);
+    BOOST_TEST(rel_err(g.dw, ref.dw) < kCudaTol);
     BOOST_TEST(g.guards);
     BOOST_TEST(std::all_of(g.db.begin(), g.db.end(), [](float v) { return std::isnan(v); }));  // untouched
 }
@@ -338,7 +313,7 @@ BOOST_AUTO_TEST_CASE(unaligned_output_and_gradient) {
         bool guards = true;
         const std::vector<float> y_all = fetch(y, ny + 1, guards);
         BOOST_TEST(std::isnan(y_all[0]));  // before the output: untouched
-        BOOST_TEST(rel_err(std::vector<float>(y_all.begin() + 1, y_all.end()), ref.y) < kTol);
+        BOOST_TEST(rel_err(std::vector<float>(y_all.begin() + 1, y_all.end()), ref.y) < kCudaTol);
         {  // the bucketed forward into the same unaligned output
             DeviceBuffer<unsigned char> fs(conv2d_sparse_forward_scratch_bytes(s, in.entries.size()) + 1);
             y.fill_bytes(0xFF, ny + 1 + kGuard);
@@ -347,9 +322,9 @@ BOOST_AUTO_TEST_CASE(unaligned_output_and_gradient) {
             BOOST_TEST(std::isnan(y2[0]));
             BOOST_TEST(same_bits(y2, y_all));
         }
-        BOOST_TEST(rel_err(fetch(dw, size_t(conv2d_w_size(s)), guards), ref.dw) < kTol);
+        BOOST_TEST(rel_err(fetch(dw, size_t(conv2d_w_size(s)), guards), ref.dw) < kCudaTol);
         const std::vector<float> db_shifted = fetch(db, size_t(s.k), guards);
-        BOOST_TEST(rel_err(db_shifted, ref.db) < kTol);
+        BOOST_TEST(rel_err(db_shifted, ref.db) < kCudaTol);
         BOOST_TEST(guards);
         // The same bits as with dy aligned (the float4 and scalar paths add in one order).
         BOOST_TEST(same_bits(run_cuda(s, in, p).db, db_shifted));
@@ -374,7 +349,7 @@ BOOST_AUTO_TEST_CASE(rejects_bad_shapes_and_modes_before_launching) {
 }
 
 // (Entries against packets_to_entries_ref in every linear mode: test_backend_ops,
-// bin_sparse rows.)  No windows: entry_offsets is the single 0.
+// packet_entries rows.)  No windows: entry_offsets is the single 0.
 BOOST_AUTO_TEST_CASE(packets_to_entries_of_no_windows) {
     DeviceBuffer<uint32_t> one(1);
     one.fill_bytes(0xFF, 1);
@@ -428,9 +403,9 @@ BOOST_AUTO_TEST_CASE(flowpicnet_conv1_batch_128_from_packets) {
     const std::vector<float> y1 = fetch(y, ny, guards), dw1 = fetch(dw, nw, guards), db1 = fetch(db, size_t(s.k), guards);
 
     const RefOut ref = reference(s, ref_entries, ref_offsets, p);
-    BOOST_TEST(rel_err(y1, ref.y) < kTol);
-    BOOST_TEST(rel_err(dw1, ref.dw) < kTol);
-    BOOST_TEST(rel_err(db1, ref.db) < kTol);
+    BOOST_TEST(rel_err(y1, ref.y) < kCudaTol);
+    BOOST_TEST(rel_err(dw1, ref.dw) < kCudaTol);
+    BOOST_TEST(rel_err(db1, ref.db) < kCudaTol);
     BOOST_TEST(guards);
 
     // Again, after poisoning: the same bits.
@@ -445,7 +420,7 @@ BOOST_AUTO_TEST_CASE(flowpicnet_conv1_batch_128_from_packets) {
     // The single-kernel path (no scratch): the same result up to rounding.
     conv2d_sparse_forward_cuda(s, entries.get(), offsets.get(), w.get(), b.get(), y.get());
     const std::vector<float> y_single = fetch(y, ny, guards);
-    BOOST_TEST(rel_err(y_single, ref.y) < kTol);
+    BOOST_TEST(rel_err(y_single, ref.y) < kCudaTol);
     std::printf("cuda_conv2d_sparse: batch 128 bucketed forward bit-identical to single-kernel: %s\n",
                 same_bits(y_single, y1) ? "yes" : "no");
 }

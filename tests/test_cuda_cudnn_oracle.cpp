@@ -47,39 +47,25 @@
 // The host only copies, pads, crops and adds up band partials; every product is cuDNN's or
 // cuBLAS's.
 #ifdef FLOWPIC_CUDA
-#define BOOST_TEST_DYN_LINK
-#pragma GCC diagnostic ignored "-Wuninitialized"  // inside boost::function, from precondition()
-#include <boost/test/unit_test.hpp>
+#include "tests/cuda_test.h"
 
 #include <cublas_v2.h>
 #include <cudnn.h>
 #include <dlfcn.h>
 
-#include <algorithm>
-#include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
 #include <set>
-#include <stdexcept>
-#include <string>
 #include <utility>
-#include <vector>
 
-#include "core/rng.h"
-#include "kernels/conv2d.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/conv_dense.h"
-#include "kernels/cuda/device_buffer.h"
-#include "tests/conv2d_cases.h"
-#include "tests/cuda_available.h"
 #include "tests/op_check.h"
 
 using namespace flowpic;
 
 namespace {
 
-constexpr double kTol = 1e-5;
 // Output positions (terms of each dw sum) per backward-weight call; see the header comment.
 constexpr int kMaxTermsPerCall = 4096;
 
@@ -228,24 +214,6 @@ void cublas_check(cublasStatus_t st, const std::string& call) {
 // ---- host helpers ----------------------------------------------------------------------
 
 std::vector<double> to_double(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
-
-DeviceBuffer<float> on_device(const std::vector<float>& v) {
-    DeviceBuffer<float> d;
-    d.upload(v);
-    return d;
-}
-
-// An output buffer of NaN (bytes 0xFF), so an element nobody writes shows.
-DeviceBuffer<float> poisoned_device(long long count) {
-    DeviceBuffer<float> d(static_cast<size_t>(count));
-    d.fill_bytes(0xFF, size_t(count));
-    return d;
-}
-
-std::vector<float> fetch(const DeviceBuffer<float>& d, long long count) {
-    CUDA_CHECK(cudaDeviceSynchronize());  // execution errors surface here
-    return d.download(size_t(count));
-}
 
 // ---- convolution through cuDNN -------------------------------------------------------
 
@@ -669,10 +637,10 @@ BOOST_AUTO_TEST_CASE(conv_matches_cudnn, *boost::unit_test::precondition(Library
                 const double edw = rel_err(ours.dw, ref.dw), edb = rel_err(ours.db, ref.db);
                 BOOST_TEST_MESSAGE(c.name << ": y " << ey << ", dx " << edx << ", dw " << edw << ", db " << edb
                                           << "  [cuDNN " << cudnn.take_algorithms() << "]");
-                BOOST_TEST(ey < kTol);
-                BOOST_TEST(edx < kTol);
-                BOOST_TEST(edw < kTol);
-                BOOST_TEST(edb < kTol);
+                BOOST_TEST(ey < kCudaTol);
+                BOOST_TEST(edx < kCudaTol);
+                BOOST_TEST(edw < kCudaTol);
+                BOOST_TEST(edb < kCudaTol);
             } catch (const std::exception& e) {
                 BOOST_ERROR(e.what());
             }
@@ -694,10 +662,10 @@ BOOST_AUTO_TEST_CASE(dense_matches_cublas, *boost::unit_test::precondition(Libra
                 const double ey = rel_err(ours.y, ref.y), edx = rel_err(ours.dx, ref.dx);
                 const double edw = rel_err(ours.dw, ref.dw), edb = rel_err(ours.db, ref.db);
                 BOOST_TEST_MESSAGE(c.name << ": y " << ey << ", dx " << edx << ", dw " << edw << ", db " << edb);
-                BOOST_TEST(ey < kTol);
-                BOOST_TEST(edx < kTol);
-                BOOST_TEST(edw < kTol);
-                BOOST_TEST(edb < kTol);
+                BOOST_TEST(ey < kCudaTol);
+                BOOST_TEST(edx < kCudaTol);
+                BOOST_TEST(edw < kCudaTol);
+                BOOST_TEST(edb < kCudaTol);
             } catch (const std::exception& e) {
                 BOOST_ERROR(e.what());
             }

@@ -6,78 +6,23 @@
 // backend interface always passes one).  Skipped without a device; without CUDA at build
 // time the file is empty.
 #ifdef FLOWPIC_CUDA
-#define BOOST_TEST_DYN_LINK
-#pragma GCC diagnostic ignored "-Wuninitialized"  // inside boost::function, from precondition()
-#include <boost/test/unit_test.hpp>
+#include "tests/cuda_test.h"
 
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <random>
-#include <stdexcept>
-#include <string>
-#include <vector>
-
-#include "core/error.h"
 #include "kernels/adam.h"
-#include "kernels/conv2d.h"
-#include "kernels/cpu/binning.h"
 #include "kernels/cuda/conv_dense.h"
-#include "kernels/cuda/device_buffer.h"
-#include "kernels/cuda/ops.h"
 #include "kernels/dense.h"
-#include "tests/conv2d_cases.h"
-#include "tests/cuda_available.h"
 #include "tests/op_check.h"
 
 using namespace flowpic;
 
 namespace {
 
-constexpr double kTol = 1e-5;
 
 std::vector<float> uniform_values(long long count, std::mt19937& rng) {
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
     std::vector<float> v(static_cast<size_t>(count));
     for (float& e : v) e = u(rng);
     return v;
-}
-
-// ||a - b|| / ||b|| in double; NaN anywhere gives NaN, which fails every `<` check.
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
-DeviceBuffer<float> on_device(const std::vector<float>& v) {
-    DeviceBuffer<float> d;
-    d.upload(v);
-    return d;
-}
-
-// An output buffer filled with NaN (all bits set) so unwritten elements show.
-DeviceBuffer<float> poisoned(long long count) {
-    DeviceBuffer<float> d(static_cast<size_t>(count));
-    d.fill_bytes(0xFF, size_t(count));
-    return d;
-}
-
-std::vector<float> fetch(const DeviceBuffer<float>& d, long long count) {
-    CUDA_CHECK(cudaDeviceSynchronize());  // execution errors surface here, with a line
-    return d.download(size_t(count));
-}
-
-template <typename T>
-DeviceBuffer<T> to_device(const std::vector<T>& v) {
-    DeviceBuffer<T> d;
-    d.upload(v);
-    return d;
-}
-
-template <typename T>
-DeviceBuffer<T> poisoned_device(size_t n) {
-    DeviceBuffer<T> d(n);
-    d.fill_bytes(0xFF, n);
-    return d;
 }
 
 struct ConvProblem {
@@ -101,8 +46,8 @@ struct ConvOut {
 ConvOut conv_cuda(const ConvProblem& pr, bool explicit_scratch = false) {
     const Conv2dShape& s = pr.s;
     auto x = on_device(pr.x), w = on_device(pr.w), b = on_device(pr.b), dy = on_device(pr.dy);
-    auto y = poisoned(conv2d_y_size(s)), dx = poisoned(conv2d_x_size(s));
-    auto dw = poisoned(conv2d_w_size(s)), db = poisoned(s.k);
+    auto y = poisoned_device(conv2d_y_size(s)), dx = poisoned_device(conv2d_x_size(s));
+    auto dw = poisoned_device(conv2d_w_size(s)), db = poisoned_device(s.k);
     DeviceBuffer<float> scratch;
     if (explicit_scratch) {
         size_t n = conv2d_backward_weight_scratch_floats(s);
@@ -148,7 +93,7 @@ DenseOut dense_ref(const DenseProblem& p) {
 DenseOut dense_cuda(const DenseProblem& p) {
     auto x = on_device(p.x), w = on_device(p.w), b = on_device(p.b), dy = on_device(p.dy);
     const long long ny = 1LL * p.n * p.out, ndx = 1LL * p.n * p.in, ndw = 1LL * p.out * p.in;
-    auto y = poisoned(ny), dx = poisoned(ndx), dw = poisoned(ndw), db = poisoned(p.out);
+    auto y = poisoned_device(ny), dx = poisoned_device(ndx), dw = poisoned_device(ndw), db = poisoned_device(p.out);
     dense_forward_cuda(x.get(), w.get(), b.get(), p.n, p.in, p.out, y.get());
     dense_backward_cuda(x.get(), w.get(), dy.get(), p.n, p.in, p.out, dx.get(), dw.get(), db.get());
     return {fetch(y, ny), fetch(dx, ndx), fetch(dw, ndw), fetch(db, p.out)};
@@ -186,15 +131,15 @@ BOOST_AUTO_TEST_CASE(dense_null_outputs_are_skipped) {
     DenseProblem p({"fc", 9, 50, 13}, 3);
     DenseOut ref = dense_ref(p);
     auto x = on_device(p.x), w = on_device(p.w), dy = on_device(p.dy);
-    auto dw = poisoned(1LL * p.out * p.in);
+    auto dw = poisoned_device(1LL * p.out * p.in);
     dense_backward_cuda(x.get(), w.get(), dy.get(), p.n, p.in, p.out, nullptr, dw.get(), nullptr);
-    BOOST_TEST(rel_err(fetch(dw, 1LL * p.out * p.in), ref.dw) < kTol);
+    BOOST_TEST(rel_err(fetch(dw, 1LL * p.out * p.in), ref.dw) < kCudaTol);
     // A null bias is a zero bias.
     std::vector<float> zero_b(size_t(p.out), 0.f), y_ref(size_t(p.n) * p.out);
     dense_forward_ref<float>(p.x.data(), p.w.data(), zero_b.data(), p.n, p.in, p.out, y_ref.data());
-    auto y = poisoned(1LL * p.n * p.out);
+    auto y = poisoned_device(1LL * p.n * p.out);
     dense_forward_cuda(x.get(), w.get(), nullptr, p.n, p.in, p.out, y.get());
-    BOOST_TEST(rel_err(fetch(y, 1LL * p.n * p.out), y_ref) < kTol);
+    BOOST_TEST(rel_err(fetch(y, 1LL * p.n * p.out), y_ref) < kCudaTol);
 }
 
 BOOST_AUTO_TEST_CASE(dense_is_deterministic) {
@@ -218,8 +163,8 @@ BOOST_AUTO_TEST_CASE(xent_forward_rejects_a_label_out_of_range) {
     auto z = random_vec(size_t(n) * k, 30);
     for (int32_t bad : {3, -1}) {
         std::vector<int32_t> y = {0, 2, bad, 1};
-        auto d_z = to_device(z);
-        auto d_y = to_device(y);
+        auto d_z = on_device(z);
+        auto d_y = on_device(y);
         auto d_p = poisoned_device<float>(z.size());
         auto d_s = poisoned_device<double>(softmax_xent_scratch_size(n));
         BOOST_CHECK_THROW(softmax_xent_forward_cuda(d_z.get(), d_y.get(), nullptr, n, k, d_p.get(),

@@ -1,6 +1,6 @@
 // Binning: one window's packet list -> one FlowPic (a 2D histogram of packet size
 // against arrival time).  kernels/binning.h holds the options and the one per-packet bin
-// rule that every implementation (this scalar reference, the fast CPU binning, the CUDA
+// rule that every implementation (this scalar reference, the AVX2 CPU binning, the CUDA
 // kernels) calls; this file adds the flag parsing and the scalar reference
 // (binning_ref.cpp), which is the oracle for the AVX2, sparse-optimised and CUDA
 // versions; those live in their own files and take the same arguments.

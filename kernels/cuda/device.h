@@ -1,6 +1,6 @@
 // What the CUDA backend needs to know before it runs anything: is there a device.
 // Built from device.cu when nvcc is found; a CPU-only build (make CUDA=0) gets the stub
-// in kernels/cpu/no_cuda.cpp, so callers never need #ifdefs.
+// in kernels/cuda/no_cuda.cpp, so callers never need #ifdefs.
 #pragma once
 #include <string>
 

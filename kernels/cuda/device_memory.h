@@ -5,7 +5,7 @@
 // DeviceMemoryError with the size asked for and the memory the device has free.
 //
 // This header has no CUDA types, so CPU-side code (nn/tensor.cpp) can include it in every
-// build; a build without CUDA gets stubs (kernels/cpu/no_cuda.cpp) that throw.
+// build; a build without CUDA gets stubs (kernels/cuda/no_cuda.cpp) that throw.
 // The arena is process-wide, like the device it manages (one device: device 0).
 #pragma once
 #include <cstddef>

@@ -106,10 +106,19 @@ void softmax_rows_cuda(const float* logits, int n, int k, float* probs, cudaStre
     CUDA_CHECK_LAUNCH();
 }
 
-double softmax_xent_forward_cuda(const float* logits, const int32_t* labels,
-                                 const float* class_weights, int n, int k, float* probs,
-                                 double* scratch, cudaStream_t stream) {
-    if (n <= 0) return 0.0;
+namespace {
+
+struct XentResult {
+    double loss;
+    size_t correct;
+};
+
+// The forward of a training or evaluation step: probabilities, loss and correct count in
+// one copy back; with dlogits, the gradient is launched before that copy, so a step waits
+// for the device once.  A label out of range (found on the device) is an InputError.
+XentResult xent_cuda(const float* logits, const int32_t* labels, const float* class_weights, int n, int k,
+                     float* probs, float* dlogits, double* scratch, cudaStream_t stream) {
+    if (n <= 0) return {0.0, 0};
     if (k <= 0) throw InputError("softmax_xent: " + std::to_string(k) + " classes");
     double* result = scratch + n;
     xent_rows_kernel<<<grid_for(size_t(n)), kBlock, 0, stream>>>(logits, labels, class_weights, n,
@@ -117,6 +126,7 @@ double softmax_xent_forward_cuda(const float* logits, const int32_t* labels,
     CUDA_CHECK_LAUNCH();
     xent_sum_kernel<<<1, 1, 0, stream>>>(scratch, probs, labels, n, k, result);
     CUDA_CHECK_LAUNCH();
+    if (dlogits) softmax_xent_backward_cuda(probs, labels, class_weights, n, k, dlogits, stream);
     double host[4];
     CUDA_CHECK(cudaMemcpyAsync(host, result, sizeof(host), cudaMemcpyDeviceToHost, stream));
     CUDA_CHECK(cudaStreamSynchronize(stream));
@@ -124,34 +134,23 @@ double softmax_xent_forward_cuda(const float* logits, const int32_t* labels,
         throw InputError("softmax_xent: label " + std::to_string(int64_t(host[2])) + " of sample " +
                          std::to_string(int64_t(host[1])) + " is outside [0, " + std::to_string(k) +
                          ")");
-    return host[0];
+    return {host[0], size_t(host[3])};
+}
+
+}  // namespace
+
+double softmax_xent_forward_cuda(const float* logits, const int32_t* labels,
+                                 const float* class_weights, int n, int k, float* probs,
+                                 double* scratch, cudaStream_t stream) {
+    return xent_cuda(logits, labels, class_weights, n, k, probs, nullptr, scratch, stream).loss;
 }
 
 double softmax_xent_step_cuda(const float* logits, const int32_t* labels, const float* class_weights,
                               int n, int k, float* probs, float* dlogits, double* scratch,
                               size_t* correct, cudaStream_t stream) {
-    *correct = 0;
-    if (n <= 0) return 0.0;
-    if (k <= 0) throw InputError("softmax_xent: " + std::to_string(k) + " classes");
-    double* result = scratch + n;
-    xent_rows_kernel<<<grid_for(size_t(n)), kBlock, 0, stream>>>(logits, labels, class_weights, n,
-                                                                  k, probs, scratch);
-    CUDA_CHECK_LAUNCH();
-    xent_sum_kernel<<<1, 1, 0, stream>>>(scratch, probs, labels, n, k, result);
-    CUDA_CHECK_LAUNCH();
-    const size_t total = size_t(n) * size_t(k);
-    xent_backward_kernel<<<grid_for(total), kBlock, 0, stream>>>(probs, labels, class_weights, n,
-                                                                  k, dlogits);
-    CUDA_CHECK_LAUNCH();
-    double host[4];
-    CUDA_CHECK(cudaMemcpyAsync(host, result, sizeof(host), cudaMemcpyDeviceToHost, stream));
-    CUDA_CHECK(cudaStreamSynchronize(stream));
-    if (host[1] >= 0.0)
-        throw InputError("softmax_xent: label " + std::to_string(int64_t(host[2])) + " of sample " +
-                         std::to_string(int64_t(host[1])) + " is outside [0, " + std::to_string(k) +
-                         ")");
-    *correct = size_t(host[3]);
-    return host[0];
+    const XentResult r = xent_cuda(logits, labels, class_weights, n, k, probs, dlogits, scratch, stream);
+    *correct = r.correct;
+    return r.loss;
 }
 
 void softmax_xent_backward_cuda(const float* probs, const int32_t* labels,

@@ -11,7 +11,7 @@
 #include "flowpic/checksum.h"
 #include "flowpic/dataset_file.h"
 #include "kernels/cpu/binning.h"
-#include "kernels/cpu/binning_fast.h"
+#include "kernels/cpu/binning_avx2.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace flowpic {
@@ -50,9 +50,9 @@ int fuzz_dataset(const uint8_t* data, size_t size) {
             DatasetWindow w = ds.window(i);
             if (w.label >= ds.classes().size() || w.prov.capture >= ds.captures().size()) std::abort();
             bin_dense_ref(&w.packets, 1, b, img.data());
-            bin_dense_fast(&w.packets, 1, b, img.data());
+            bin_dense_avx2(&w.packets, 1, b, img.data());
             SparseBatch sparse;
-            bin_sparse_fast(&w.packets, 1, b, sparse);
+            bin_sparse_avx2(&w.packets, 1, b, sparse);
         }
     } catch (const InputError&) {
     }

@@ -1,4 +1,4 @@
-// The optimised CPU binning (kernels/cpu/binning_fast.h) against the scalar reference:
+// The optimised CPU binning (kernels/cpu/binning_avx2.h) against the scalar reference:
 // the same pixels, in the same order, with the same values, for every option, on random
 // windows built to hit the edges (sizes 1500 and above, duplicate times, single-packet
 // and empty windows, the resolutions people use, double-rounding columns).
@@ -16,7 +16,7 @@
 #include "kernels/cpu/binning.h"
 #include "tests/binning_modes.h"
 #include "tests/binning_windows.h"
-#include "kernels/cpu/binning_fast.h"
+#include "kernels/cpu/binning_avx2.h"
 
 using namespace flowpic;
 
@@ -95,7 +95,7 @@ bool any_kept(const TestWindow& tw) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(binning_fast)
+BOOST_AUTO_TEST_SUITE(binning_avx2)
 
 BOOST_AUTO_TEST_CASE(random_windows_equal_the_reference) {
     std::mt19937 rng(20240611);
@@ -264,7 +264,7 @@ BOOST_AUTO_TEST_CASE(batch_offsets_and_pixels_equal_the_reference) {
     BOOST_TEST(none.size() == 0u);
     BOOST_TEST(none.pixels.empty());
     SparseBatch conv;
-    bin_sparse_fast(views.data(), 5, o, conv);
+    bin_sparse_avx2(views.data(), 5, o, conv);
     BOOST_TEST(conv.size() == 5u);
 }
 

@@ -1,6 +1,6 @@
-// Optimised CPU binning (see binning_fast.h for the method).  Every pixel decision goes
+// Optimised CPU binning (see binning_avx2.h for the method).  Every pixel decision goes
 // through the reference's rule in binning.h; only the bookkeeping around it differs.
-#include "kernels/cpu/binning_fast.h"
+#include "kernels/cpu/binning_avx2.h"
 
 #include "kernels/cpu/cpu_features.h"
 
@@ -273,7 +273,7 @@ void SparseBatchBinner::bin(const PacketListView* windows, size_t batch, const B
     size_t total = 0;
     for (int t = 0; t < threads; ++t) total += parts_[size_t(t)].pixels.size();
     if (total > std::numeric_limits<uint32_t>::max())
-        throw std::length_error("bin_sparse: more than 2^32 pixels in one batch");
+        throw std::length_error("bin_sparse_avx2: more than 2^32 pixels in one batch");
     out.pixels.clear();
     out.pixels.reserve(total);
     out.offsets.resize(batch + 1);
@@ -343,12 +343,12 @@ void DenseBinner::bin(const PacketListView* windows, size_t batch, const Binning
     bin_batch(windows, batch, opts, out);
 }
 
-void bin_sparse_fast(const PacketListView* windows, size_t batch, const BinningOptions& opts,
+void bin_sparse_avx2(const PacketListView* windows, size_t batch, const BinningOptions& opts,
                      SparseBatch& out) {
     SparseBatchBinner().bin(windows, batch, opts, out);
 }
 
-void bin_dense_fast(const PacketListView* windows, size_t batch, const BinningOptions& opts,
+void bin_dense_avx2(const PacketListView* windows, size_t batch, const BinningOptions& opts,
                     float* out) {
     DenseBinner().bin(windows, batch, opts, out);
 }

@@ -83,9 +83,9 @@ private:
 };
 
 // One-shot conveniences (scratch built and dropped per call: prefer the classes in loops).
-void bin_sparse_fast(const PacketListView* windows, size_t batch, const BinningOptions& opts,
+void bin_sparse_avx2(const PacketListView* windows, size_t batch, const BinningOptions& opts,
                      SparseBatch& out);
-void bin_dense_fast(const PacketListView* windows, size_t batch, const BinningOptions& opts,
+void bin_dense_avx2(const PacketListView* windows, size_t batch, const BinningOptions& opts,
                     float* out);
 
 }  // namespace flowpic
