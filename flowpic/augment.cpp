@@ -38,15 +38,18 @@ double number(const std::string& key, const std::string& v) {
     return x;
 }
 
-// The shortest form that reads back exactly, for logs and metadata.
+// The shortest form that reads back exactly, for logs and metadata; without an exponent
+// where one is not needed ("10", not "1e+01").
 std::string num(double x) {
-    char c[32];
-    for (int prec = 1; prec < 17; ++prec) {
+    std::string first;
+    for (int prec = 1; prec <= 17; ++prec) {
+        char c[40];
         std::snprintf(c, sizeof c, "%.*g", prec, x);
-        if (std::strtod(c, nullptr) == x) return c;
+        if (std::strtod(c, nullptr) != x) continue;
+        if (!std::strchr(c, 'e')) return c;
+        if (first.empty()) first = c;
     }
-    std::snprintf(c, sizeof c, "%.17g", x);
-    return c;
+    return first;
 }
 
 // Appends p with time t to out when t lies in the window [0, L) (any t >= 0 at L = 0).

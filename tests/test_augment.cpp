@@ -195,6 +195,8 @@ BOOST_AUTO_TEST_CASE(params_parse_and_bad_ones_are_named) {
     BOOST_TEST(p.brightness == 0.5);
     BOOST_TEST(p.contrast == 0.25);
     BOOST_TEST(format_augment(AugmentKind::changertt, p) == "changertt alpha=0.25:2");
+    BOOST_TEST(format_augment(AugmentKind::rotate, AugmentParams{}) == "rotate degrees=10");
+    BOOST_TEST(format_augment(AugmentKind::packetloss, AugmentParams{}) == "packetloss loss=0.1");
     BOOST_TEST(augment_params_json(AugmentKind::colorjitter, p) == "{\"brightness\":0.5,\"contrast\":0.25}");
     auto message = [&](AugmentKind k, const std::string& kv) {
         try {
