@@ -1,6 +1,7 @@
 // flowpic-bench: micro-benchmarks, one subcommand per mode.  Each mode is a BenchMode
 // (apps/bench_mode.h) in apps/bench_<mode>.h (its flags) with its body in
 // apps/bench_<mode>.cpp; add a mode by writing the pair and listing it below.
+#include "apps/bench_augment.h"
 #include "apps/bench_binning.h"
 #include "apps/bench_nn.h"
 #include "apps/bench_pipeline.h"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
         "  flowpic-bench nn --arch flowpic --resolution 1500 --batch 32 --mode train\n"
         "  flowpic-bench nn --help\n"
         "  flowpic-bench pipeline --device cuda              # packets -> class on the GPU\n"
+        "  flowpic-bench augment                             # 500 windows x 10 augmented copies, 32x32\n"
         "\nExit codes: 0 success, 1 an output cannot be written, 2 usage error, 3 internal\n"
         "error (e.g. an optimised kernel disagreeing with the reference).\n");
     app.require_subcommand(1);
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
     modes.push_back(std::make_unique<BinningBench>());
     modes.push_back(std::make_unique<NnBench>());
     modes.push_back(std::make_unique<PipelineBench>());
+    modes.push_back(std::make_unique<AugmentBench>());
     for (auto& m : modes) m->add_to(app);
 
     return run_cli(app, argc, argv, [&] {

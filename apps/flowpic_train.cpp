@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/binning_flags.h"
+#include "flowpic/augment.h"
 #include "apps/cli.h"
 #include "core/error.h"
 #include "core/line_log.h"
@@ -32,6 +33,9 @@ const char* kFooter =
     "  flowpic-train --data d.fpd -o m.safetensors --checkpoint-every 1      # then, after a crash: --resume\n"
     "  flowpic-train --data d.fpd -o m.safetensors --class-weights balanced --early-stop 5 --metrics m.jsonl\n"
     "  flowpic-train --data iscx.fpd -o m.safetensors --device cuda         # our CUDA kernels on GPU 0\n"
+    "  flowpic-train --data ucdavis.fpd -o m.safetensors --preset tcbench   # the IMC'23 protocol's training\n"
+    "  flowpic-train --data ucdavis.fpd -o m.safetensors --preset tcbench --augment changertt\n"
+    "  flowpic-train --data d.fpd -o m.safetensors --preset tcbench --augment rotate --augment-param degrees=5 --epochs 30\n"
     "\nDefaults follow the authors' Keras notebook: Adam (lr 1e-3, beta 0.9/0.999, eps 1e-7),\n"
     "batch 128, 40 epochs, glorot-uniform weights.  Same seed, data and threads give\n"
     "identical results; a resumed run ends exactly where an uninterrupted one does.\n"
@@ -39,7 +43,20 @@ const char* kFooter =
     "deterministic too, and agree with the CPU to float rounding (not bit for bit).\n"
     "The metrics file gets one JSON line per epoch (epoch, train/val loss and accuracy,\n"
     "seconds, images/s, best).\n"
+    "\nAugmentation at loading (--augment, docs/TRAIN.md): each training window gives\n"
+    "--augment-copies samples, itself and C-1 augmented versions with parameters drawn from\n"
+    "(--seed, window, copy): the same samples every epoch, on every backend, and after a\n"
+    "resume.  changertt, timeshift and packetloss change the packet list (times x alpha,\n"
+    "times + b, a 2 x loss s gap) before binning; rotate, hflip and colorjitter change the\n"
+    "image.  --augment-param KEY=VALUE (repeatable): alpha=0.5:1.5 (changertt), shift=1\n"
+    "(timeshift, seconds), loss=0.1 (packetloss, seconds), degrees=10 (rotate), p=0.5 (hflip),\n"
+    "brightness=0.8 and contrast=0.8 (colorjitter); the defaults are tcbench's.\n"
     "\nExit codes: 0 success, 1 bad input (one line on stderr naming the file), 2 usage error.\n";
+
+// The preset's values, each applied only where its flag is not given (CLI11's count()).
+const char* kTcbenchPreset =
+    "--arch lenet --resolution 32 --normalize fixed --direction none --values count --max-count 255 "
+    "--lr 0.01 --batch 32 --epochs 50 --early-stop 5 --early-stop-delta 0.001 --best-by loss --augment-val";
 
 }  // namespace
 
@@ -51,7 +68,10 @@ int main(int argc, char** argv) {
     TrainConfig cfg;
     BinningFlags binning;
     int threads = 0;
-    bool resume = false, quiet = false, json = false;
+    bool resume = false, quiet = false, json = false, augment_val = false;
+    std::string preset, augment = "none";
+    int augment_copies = 10;
+    std::vector<std::string> augment_params;
     app.add_option("--data", data, "dataset file from flowpic-prep")->required();
     app.add_option("-o,--output", out, "model file to write (safetensors)")->required();
     app.add_option("--arch", arch, "flowpic (the authors' CNN) or lenet (mini-FlowPic, for 32/64)")->default_val(arch);
@@ -65,6 +85,23 @@ int main(int argc, char** argv) {
     app.add_option("--best-by", best_by, "keep the model with the best validation loss or accuracy")->default_val(best_by);
     app.add_option("--early-stop", cfg.early_stop, "stop after this many epochs without a better model (0 = off)")
         ->default_val(0)->check(non_negative());
+    app.add_option("--early-stop-delta", cfg.early_stop_delta,
+                   "a better model must beat the best validation loss (or accuracy) by more than this (tcbench: 0.001)")
+        ->default_val(0)->check(non_negative());
+    app.add_option("--preset", preset,
+                   std::string("tcbench: the IMC'23 replication's training, i.e. ") + kTcbenchPreset +
+                       "; a flag given on the command line wins over its preset value")
+        ->check(CLI::IsMember({"tcbench"}));
+    app.add_option("--augment", augment,
+                   "augmentation at loading: none, changertt, timeshift, packetloss, rotate, hflip, colorjitter")
+        ->default_val(augment)->group("Augmentation");
+    app.add_option("--augment-copies", augment_copies, "samples per training window, the original included")
+        ->default_val(augment_copies)->check(CLI::Range(1, 1000))->group("Augmentation");
+    app.add_option("--augment-param", augment_params, "KEY=VALUE of the augmentation, e.g. alpha=0.5:1.5 (repeatable)")
+        ->group("Augmentation");
+    app.add_flag("--augment-val,!--no-augment-val", augment_val,
+                 "augment the validation split too (off by default; tcbench, so --preset tcbench, has it on)")
+        ->group("Augmentation");
     add_device_flag(&app, device);
     app.add_option("--threads", threads, "CPU threads (0 = all cores, at most 1024)")->default_val(0)->check(number_in(0, kMaxThreads));
     app.add_option("--metrics", metrics, "append one JSON line per epoch to FILE");
@@ -76,8 +113,42 @@ int main(int argc, char** argv) {
     app.add_flag("-q,--quiet", quiet, "no progress on stderr");
 
     return run_cli(app, argc, argv, [&]() {
+        auto given = [&](const char* flag) { return app.get_option(flag)->count() > 0; };
+        if (preset == "tcbench") {
+            if (!given("--arch")) arch = "lenet";
+            if (!given("--resolution")) binning.resolution = 32;
+            if (!given("--normalize")) binning.normalize = "fixed";
+            if (!given("--direction")) binning.direction = "none";
+            if (!given("--values")) binning.values = "count";
+            if (!given("--max-count")) binning.max_count = 255;
+            if (!given("--lr")) cfg.adam.lr = 0.01;
+            if (!given("--batch")) cfg.batch = 32;
+            if (!given("--epochs")) cfg.epochs = 50;
+            if (!given("--early-stop")) cfg.early_stop = 5;
+            if (!given("--early-stop-delta")) cfg.early_stop_delta = 0.001;
+            if (!given("--best-by")) best_by = "loss";
+            if (!given("--augment-val")) augment_val = true;
+        }
+        const AugmentKind aug_kind = parse_augment(augment);
+        if (aug_kind == AugmentKind::none && given("--augment-copies"))
+            throw UsageError("--augment-copies needs --augment NAME (changertt, timeshift, ...)");
+        if (aug_kind == AugmentKind::none && augment_val && given("--augment-val"))
+            throw UsageError("--augment-val needs --augment NAME (changertt, timeshift, ...)");
+        if (aug_kind == AugmentKind::none && !augment_params.empty())
+            throw UsageError("--augment-param needs --augment NAME (changertt, timeshift, ...)");
+        cfg.augment.kind = aug_kind;
+        for (const std::string& kv : augment_params) set_augment_param(cfg.augment.params, aug_kind, kv);
+        cfg.augment.copies = aug_kind == AugmentKind::none ? 1 : augment_copies;
+        cfg.augment.validation = augment_val && cfg.augment.active();
+        cfg.augment.seed = cfg.seed;
         const Arch net_arch = parse_arch(arch);
         const BinningOptions b = binning.options();
+        if (cfg.augment.active()) validate(cfg.augment, b);
+        if ((aug_kind == AugmentKind::changertt || aug_kind == AugmentKind::timeshift) && b.normalize == Normalize::span)
+            std::fprintf(stderr,
+                         "flowpic-train: warning: --augment %s with --normalize span: the time axis spans first..last "
+                         "packet, so %s hardly changes the image (use --normalize fixed, as --preset tcbench does)\n",
+                         augment.c_str(), aug_kind == AugmentKind::changertt ? "scaling the times" : "a shift");
         if (class_weights != "none" && class_weights != "balanced")
             throw UsageError("--class-weights: invalid value '" + class_weights + "' (expected none or balanced)");
         cfg.class_weights = class_weights == "balanced" ? ClassWeighting::kBalanced : ClassWeighting::kNone;
@@ -121,6 +192,17 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "training %s (%zu parameters) on %s: %s, %s backend, %d threads\n", arch.c_str(),
                          net.parameter_count(), data.c_str(), format_options(b).c_str(), be->name().c_str(),
                          omp_get_max_threads());
+        char delta[32];
+        std::snprintf(delta, sizeof delta, "%g", cfg.early_stop_delta);
+        const std::string aug_text =
+            !cfg.augment.active() ? "none"
+                                  : format_augment(cfg.augment.kind, cfg.augment.params) + " x" +
+                                        std::to_string(cfg.augment.copies) +
+                                        (cfg.augment.validation ? " (train and validation)" : " (train only)");
+        if (!quiet)
+            std::fprintf(stderr, "settings%s%s: epochs %d, batch %d, lr %g, early stop %d (delta %s), best by %s, augment %s\n",
+                         preset.empty() ? "" : " of preset ", preset.c_str(), cfg.epochs, cfg.batch, cfg.adam.lr,
+                         cfg.early_stop, delta, best_by.c_str(), aug_text.c_str());
         trainer.run([&](const EpochRecord& r) {
             if (!quiet) {
                 std::fprintf(stderr, "epoch %d/%d: loss %.4f acc %.3f", r.epoch, cfg.epochs, r.train_loss, r.train_accuracy);
@@ -144,11 +226,24 @@ int main(int argc, char** argv) {
             }
         });
         trainer.restore_best();
-        save_model(out, net, ds.classes(), settings,
-                   {{"trained", nlohmann::json{{"dataset", data}, {"epochs", trainer.epochs_done()},
-                                               {"best_epoch", trainer.best_epoch()}, {"seed", cfg.seed},
-                                               {"batch", cfg.batch}, {"lr", cfg.adam.lr}, {"class_weights", class_weights}}
-                                    .dump()}});
+        nlohmann::json trained{{"dataset", data},          {"epochs", trainer.epochs_done()},
+                               {"best_epoch", trainer.best_epoch()}, {"seed", cfg.seed},
+                               {"batch", cfg.batch},        {"lr", cfg.adam.lr},
+                               {"class_weights", class_weights}};
+        // The new settings only where used, so the metadata of other runs is as before.
+        if (!preset.empty() || cfg.augment.active() || cfg.early_stop_delta != 0) {
+            if (!preset.empty()) trained["preset"] = preset;
+            trained["arch"] = arch;
+            trained["max_epochs"] = cfg.epochs;
+            trained["early_stop"] = cfg.early_stop;
+            trained["early_stop_delta"] = cfg.early_stop_delta;
+            trained["best_by"] = best_by;
+            trained["augment"] = nlohmann::json{{"name", to_string(cfg.augment.kind)},
+                                                {"params", nlohmann::json::parse(augment_params_json(cfg.augment.kind, cfg.augment.params))},
+                                                {"copies", cfg.augment.copies},
+                                                {"validation", cfg.augment.validation}};
+        }
+        save_model(out, net, ds.classes(), settings, {{"trained", trained.dump()}});
         if (!quiet)
             std::fprintf(stderr, "wrote %s (best epoch %d of %d%s)\n", out.c_str(), trainer.best_epoch(),
                          trainer.epochs_done(), trainer.stopped_early() ? ", stopped early" : "");

@@ -1,19 +1,39 @@
 #include "nn/loader.h"
 
+#include "core/error.h"
 #include "core/rng.h"
 
 namespace flowpic {
 
 DatasetLoader::DatasetLoader(const DatasetReader& ds, int split, const BinningOptions& binning)
-    : ds_(ds), binning_(binning) {
+    : DatasetLoader(ds, split, binning, AugmentOptions{}) {}
+
+DatasetLoader::DatasetLoader(const DatasetReader& ds, int split, const BinningOptions& binning, const AugmentOptions& aug)
+    : ds_(ds), binning_(binning), aug_(aug) {
     validate(binning_);
+    if (aug_.active()) {
+        validate(aug_, binning_);
+        copies_ = uint32_t(aug_.copies);
+    } else {
+        aug_ = AugmentOptions{};
+    }
+    if (uint64_t(ds.window_count()) * copies_ > uint64_t(UINT32_MAX))
+        throw input_error(ds.path(), std::to_string(ds.window_count()) + " windows x " + std::to_string(copies_) +
+                                         " copies exceed 2^32 samples: use fewer --augment-copies");
     for (size_t i = 0; i < ds.window_count(); ++i)
         if (split < 0 || ds.split(i) == split) original_.push_back(uint32_t(i));
-    order_ = original_;
+    unshuffled();
+}
+
+void DatasetLoader::unshuffled() {
+    order_.clear();
+    order_.reserve(original_.size() * copies_);
+    for (uint32_t w : original_)
+        for (uint32_t k = 0; k < copies_; ++k) order_.push_back(w * copies_ + k);
 }
 
 void DatasetLoader::shuffle(uint64_t seed, uint64_t epoch) {
-    order_ = original_;
+    unshuffled();  // so the order depends on (seed, epoch) alone
     uint64_t state = mix_seed(seed, epoch);
     for (size_t i = order_.size(); i > 1; --i) {
         size_t j = size_t((unsigned __int128)splitmix64(state) * i >> 64);
@@ -24,17 +44,42 @@ void DatasetLoader::shuffle(uint64_t seed, uint64_t epoch) {
 const PacketListView* DatasetLoader::views(size_t first, size_t count, std::vector<int32_t>& labels) {
     views_.resize(count);
     labels.resize(count);
+    const bool packet_aug = aug_.active() && !is_image_augment(aug_.kind);
+    packets_.clear();
+    offsets_.assign(count, SIZE_MAX);
     for (size_t i = 0; i < count; ++i) {
-        DatasetWindow w = ds_.window(order_[first + i]);
-        views_[i] = w.packets;
-        labels[i] = int32_t(w.label);
+        const uint32_t s = order_[first + i], w = s / copies_, k = s % copies_;
+        DatasetWindow win = ds_.window(w);
+        views_[i] = win.packets;
+        labels[i] = int32_t(win.label);
+        if (packet_aug && k > 0) {
+            uint64_t state = augment_state(aug_.seed, w, k);
+            offsets_[i] = packets_.size();
+            views_[i].count = uint32_t(augment_packets(win.packets, aug_.kind, aug_.params, state, packets_));
+        }
     }
+    // Pointers only now: packets_ may have moved while it grew.
+    for (size_t i = 0; i < count; ++i)
+        if (offsets_[i] != SIZE_MAX) views_[i].packets = packets_.data() + offsets_[i];
     return views_.data();
+}
+
+void DatasetLoader::images(size_t first, size_t count, std::vector<int32_t>& labels, float* out) {
+    const PacketListView* v = views(first, count, labels);
+    binner_.bin(v, count, binning_, out);
+    if (!image_input()) return;
+    const size_t size = image_size(binning_);
+    for (size_t i = 0; i < count; ++i) {
+        const uint32_t s = order_[first + i], w = s / copies_, k = s % copies_;
+        if (k == 0) continue;
+        uint64_t state = augment_state(aug_.seed, w, k);
+        augment_image(out + i * size, binning_, aug_.kind, aug_.params, state, scratch_);
+    }
 }
 
 std::vector<uint64_t> DatasetLoader::class_counts() const {
     std::vector<uint64_t> n(ds_.classes().size(), 0);
-    for (uint32_t i : original_) ++n[ds_.label(i)];
+    for (uint32_t i : original_) n[ds_.label(i)] += copies_;
     return n;
 }
 

@@ -27,8 +27,8 @@ double now_s() {
 }  // namespace
 
 Trainer::Trainer(Backend& be, Network& net, const DatasetReader& ds, const BinningOptions& binning, TrainConfig cfg)
-    : be_(be), net_(net), ds_(ds), cfg_(std::move(cfg)), train_(ds, kSplitTrain, binning), val_(ds, kSplitVal, binning),
-      adam_(cfg_.adam) {
+    : be_(be), net_(net), ds_(ds), cfg_(std::move(cfg)), train_(ds, kSplitTrain, binning, cfg_.augment),
+      val_(ds, kSplitVal, binning, cfg_.augment.validation ? cfg_.augment : AugmentOptions{}), adam_(cfg_.adam) {
     if (train_.size() == 0) throw input_error(ds.path(), "the train split is empty: nothing to train on");
     if (cfg_.class_weights == ClassWeighting::kBalanced) {
         // sklearn / Keras "balanced": n_samples / (n_classes * n_c); classes absent from
@@ -46,6 +46,21 @@ Trainer::Trainer(Backend& be, Network& net, const DatasetReader& ds, const Binni
     }
 }
 
+const Tensor* Trainer::load(DatasetLoader& loader, size_t first, size_t count, std::vector<int32_t>& labels,
+                           PacketBatch& packets) {
+    if (!loader.image_input()) {
+        packets = PacketBatch{loader.views(first, count, labels), count, loader.binning()};
+        return nullptr;
+    }
+    const BinningOptions& b = loader.binning();
+    host_images_.resize(count * image_size(b));
+    loader.images(first, count, labels, host_images_.data());
+    images_.place(be_.memory());
+    images_.reshape({int64_t(count), channels(b), b.resolution, b.resolution});
+    images_.assign(host_images_.data());
+    return &images_;
+}
+
 void Trainer::evaluate(DatasetLoader& loader, double& loss, double& accuracy) {
     Tensor probs, dlogits;
     std::vector<int32_t> labels;
@@ -53,8 +68,9 @@ void Trainer::evaluate(DatasetLoader& loader, double& loss, double& accuracy) {
     size_t correct = 0;
     for (size_t first = 0; first < loader.size(); first += size_t(cfg_.batch)) {
         size_t count = std::min(loader.size() - first, size_t(cfg_.batch));
-        const PacketBatch batch{loader.views(first, count, labels), count, loader.binning()};
-        const Tensor& logits = net_.forward(be_, batch, kInference);
+        PacketBatch batch;
+        const Tensor* x = load(loader, first, count, labels, batch);
+        const Tensor& logits = x ? net_.forward(be_, *x, kInference) : net_.forward(be_, batch, kInference);
         probs.place(be_.memory());
         probs.reshape(logits.shape());
         const int k = int(logits.dim(1));
@@ -84,9 +100,11 @@ void Trainer::run(const std::function<void(const EpochRecord&)>& on_epoch) {
         size_t correct = 0, seen = 0, step_in_epoch = 0;
         for (size_t first = 0; first < train_.size(); first += size_t(cfg_.batch), ++step_in_epoch) {
             size_t count = std::min(train_.size() - first, size_t(cfg_.batch));
-            const PacketBatch batch{train_.views(first, count, labels), count, train_.binning()};
+            PacketBatch batch;
+            const Tensor* x = load(train_, first, count, labels, batch);
             StepContext ctx{true, mix_seed(cfg_.seed, uint64_t(adam_.step()) + 1)};
-            StepResult r = loss_and_gradients(be_, net_, batch, labels, weights, ctx, probs, dlogits);
+            StepResult r = x ? loss_and_gradients(be_, net_, *x, labels, weights, ctx, probs, dlogits)
+                             : loss_and_gradients(be_, net_, batch, labels, weights, ctx, probs, dlogits);
             if (!std::isfinite(r.loss))
                 throw InputError("training diverged: the loss is " + std::string(std::isnan(r.loss) ? "NaN" : "infinite") +
                                  " at epoch " + std::to_string(epoch) + ", step " + std::to_string(step_in_epoch + 1) +
@@ -113,7 +131,8 @@ void Trainer::run(const std::function<void(const EpochRecord&)>& on_epoch) {
         const double metric = !rec.has_val ? -rec.train_loss
                               : cfg_.best_by == BestBy::kValLoss ? -rec.val_loss
                                                                  : rec.val_accuracy;
-        if (best_epoch_ == 0 || metric > best_metric_) {
+        // With delta 0 this is metric > best_metric_ exactly (x + 0 == x).
+        if (best_epoch_ == 0 || metric > best_metric_ + cfg_.early_stop_delta) {
             best_metric_ = metric;
             best_epoch_ = epoch;
             since_best_ = 0;
@@ -144,6 +163,14 @@ void Trainer::restore_best() {
 namespace {
 
 constexpr char kCrcKey[] = "crc32c";
+
+// What a resume must share about augmentation ("none" when off: the key is then not
+// written, so checkpoints of runs without augmentation are as before).
+std::string augment_key(const AugmentOptions& a) {
+    if (!a.active()) return "none";
+    return format_augment(a.kind, a.params) + " copies=" + std::to_string(a.copies) + " seed=" + std::to_string(a.seed) +
+           (a.validation ? " validation" : "");
+}
 
 // A decimal integer in [lo, hi], or InputError naming the key: no std::stoi exceptions.
 int64_t checkpoint_int(const std::string& path, const std::map<std::string, std::string>& md, const char* key,
@@ -251,6 +278,7 @@ void Trainer::save_checkpoint() const {
                   {"batch", std::to_string(cfg_.batch)}, {"arch", arch_name(net_.spec().arch)},
                   {"resolution", std::to_string(net_.spec().resolution)},
                   {"stopped_early", stopped_early_ ? "1" : "0"}};
+    if (cfg_.augment.active()) f.metadata["augment"] = augment_key(cfg_.augment);
     char crc[16];
     std::snprintf(crc, sizeof crc, "%08x", checkpoint_checksum(f));
     f.metadata[kCrcKey] = crc;
@@ -266,6 +294,11 @@ void Trainer::resume_from(const std::string& path) {
         throw input_error(path, "checkpoint was made with other settings (arch " + md("arch") + ", resolution " +
                                     md("resolution") + ", seed " + md("seed") + ", batch " + md("batch") +
                                     "): resume with the same options");
+    const auto aug = f.metadata.find("augment");
+    const std::string made = aug == f.metadata.end() ? "none" : aug->second, now = augment_key(cfg_.augment);
+    if (made != now)
+        throw input_error(path, "checkpoint was made with augmentation '" + made + "', this run has '" + now +
+                                    "': resume with the same --augment options");
     auto params = net_.params();
     auto& moments = adam_.moments();
     moments.clear();

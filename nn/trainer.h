@@ -2,7 +2,8 @@
 // epoch, the best weights kept (by validation loss or accuracy), early stopping, and
 // checkpoints that make a killed run resume with exactly the result of an uninterrupted
 // one (on the CPU): the batch order is a function of (seed, epoch), dropout masks of
-// (seed, step), and the checkpoint holds weights, Adam moments and the best-so-far state.
+// (seed, step), augmented samples of (seed, window, copy), and the checkpoint holds
+// weights, Adam moments and the best-so-far state.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -43,6 +44,11 @@ struct TrainConfig {
     ClassWeighting class_weights = ClassWeighting::kNone;
     BestBy best_by = BestBy::kValLoss;
     int early_stop = 0;         // stop after this many epochs without a better model; 0 = off
+    // A better model must beat the best metric by more than this (tcbench's min_delta:
+    // best_loss - loss > delta); 0 = any improvement, as before.  Applies to the best
+    // model kept as well as to early stopping: one rule, as in tcbench.
+    double early_stop_delta = 0;
+    AugmentOptions augment;     // the train split's copies (and validation's, if augment.validation)
     int checkpoint_every = 0;   // epochs between checkpoints; 0 = none
     std::string checkpoint_path;
     bool progress = true;
@@ -79,6 +85,11 @@ public:
 private:
     void save_checkpoint() const;
     void evaluate(DatasetLoader& loader, double& loss, double& accuracy);
+    // Loads samples [first, first + count) of loader; returns the host images' tensor on
+    // this backend when the loader makes images (image augmentations), else nullptr and
+    // the packet batch in `packets`.
+    const Tensor* load(DatasetLoader& loader, size_t first, size_t count, std::vector<int32_t>& labels,
+                       PacketBatch& packets);
 
     Backend& be_;
     Network& net_;
@@ -88,6 +99,8 @@ private:
     Adam adam_;
     std::vector<float> class_weights_;  // empty: none
     std::vector<Tensor> best_;          // best weights, parameter order
+    std::vector<float> host_images_;    // image augmentations: one batch on the host ...
+    Tensor images_;                     // ... and on the backend
     double best_metric_ = 0;
     int best_epoch_ = 0, epoch_ = 0, since_best_ = 0;
     bool stopped_early_ = false;
