@@ -13,12 +13,18 @@
 # to the repository), BENCH_NDPI_SEEDS ("1 2 3"), BENCH_NDPI_EPOCHS (40), BENCH_NDPI_BATCH
 # (64), BENCH_NDPI_ARCH (lenet), BENCH_NDPI_RES (32), BENCH_NDPI_WINDOW (15),
 # BENCH_NDPI_FLOWS (bi), BENCH_NDPI_MIN_PACKETS (5), BENCH_NDPI_MIN_SPAN (1),
-# BENCH_NDPI_BINNING ("--direction channels --values count"), BENCH_NDPI_THREADS (1).
+# BENCH_NDPI_BINNING ("--direction channels --values count"), BENCH_NDPI_THREADS (1),
+# BENCH_NDPI_LABELS (capture: the per-capture map above; flow: flowpic-prep --label-flows
+# flows.tsv, each flow its own class, flows without one left out; output under ndpi-flow/),
+# BENCH_NDPI_SPLIT_SEED (1: flowpic-prep's --seed, which captures are test).
 set -euo pipefail
 
 BIN=${1:?usage: bench_ndpi.sh BIN_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
-OUT=${BENCH_OUT:-out/bench}/ndpi
+LABELS=${BENCH_NDPI_LABELS:-capture}
+SPLIT_SEED=${BENCH_NDPI_SPLIT_SEED:-1}
+case "$LABELS" in capture) OUT=${BENCH_OUT:-out/bench}/ndpi ;; flow) OUT=${BENCH_OUT:-out/bench}/ndpi-flow ;;
+    *) echo "bench_ndpi: BENCH_NDPI_LABELS must be capture or flow, not '$LABELS'" >&2; exit 2 ;; esac
 NDPI=${NDPI_DIR:-$HERE/../../shared/data/ndpi}
 SEEDS=${BENCH_NDPI_SEEDS:-1 2 3}
 EPOCHS=${BENCH_NDPI_EPOCHS:-40}
@@ -45,10 +51,11 @@ $PY "$HERE/ndpi_labels.py" --flows "$NDPI/flows.tsv" -o "$OUT/labels.tsv" --json
 echo "bench_ndpi: flowpic-prep --flows $FLOWS --window $WINDOW --min-packets $MINP --min-span $MINS" >&2
 DATA="$OUT/ndpi.fpd"
 # Captures without a class match no rule: flowpic-prep lists them as unmatched (not used).
-"$BIN/flowpic-prep" "$NDPI/pcap" -o "$DATA" --label-map "$OUT/labels.tsv" --flows "$FLOWS" --window "$WINDOW" \
-    --min-packets "$MINP" --min-span "$MINS" --keep-going --seed 1 2> "$OUT/prep.log" \
+if [ "$LABELS" = flow ]; then LABEL_ARGS=(--label-flows "$NDPI/flows.tsv"); else LABEL_ARGS=(--label-map "$OUT/labels.tsv"); fi
+"$BIN/flowpic-prep" "$NDPI/pcap" -o "$DATA" "${LABEL_ARGS[@]}" --flows "$FLOWS" --window "$WINDOW" \
+    --min-packets "$MINP" --min-span "$MINS" --keep-going --seed "$SPLIT_SEED" 2> "$OUT/prep.log" \
     || { tail -n 20 "$OUT/prep.log" >&2; exit 1; }
-grep -v 'no label matched' "$OUT/prep.log" | tail -n 8 >&2 || true
+grep -v 'no label matched\|not used' "$OUT/prep.log" | tail -n 8 >&2 || true
 "$BIN/flowpic-prep" --stats "$DATA" --json > "$OUT/stats.json"
 
 NP="$OUT/np"
@@ -101,13 +108,14 @@ PYEOF
 done
 
 $PY - "$RESULTS" "$OUT/stats.json" "$OUT/labels.json" "$OUT/test-names.txt" "$NP/classes.txt" "$LOAD_BEFORE" \
-    "$(cut -d' ' -f1-3 /proc/loadavg)" "$ARCH" "$RES" "$WINDOW" "$FLOWS" "$MINP" "$MINS" "${BINNING[*]}" "$EPOCHS" "$BATCH" <<'PYEOF'
+    "$(cut -d' ' -f1-3 /proc/loadavg)" "$ARCH" "$RES" "$WINDOW" "$FLOWS" "$MINP" "$MINS" "${BINNING[*]}" "$EPOCHS" "$BATCH" \
+    "$LABELS" "$SPLIT_SEED" "$(grep 'per-flow labels from' "$OUT/prep.log" | sed 's/^flowpic-prep: //' || true)" <<'PYEOF'
 import collections, json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 stats, lab = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
 names = [l.strip() for l in open(sys.argv[4]) if l.strip()]
 classes = [l.strip() for l in open(sys.argv[5]) if l.strip()]
-load0, load1, arch, res, window, flows, minp, mins, binning, epochs, batch = sys.argv[6:17]
+load0, load1, arch, res, window, flows, minp, mins, binning, epochs, batch, labels_mode, split_seed, flow_line = sys.argv[6:20]
 caps = collections.defaultdict(set)
 for n in names:  # <class>_<capture>_f<flow>_<view>_w<k>.npy; the class has no '_'
     cls, rest = n.split("_", 1)
@@ -118,18 +126,29 @@ majority = max(classes, key=lambda c: per[c]["test"])
 maj_f1 = 2 * (per[majority]["test"] / test_total) / (1 + per[majority]["test"] / test_total)
 present = [c for c in classes if per[c]["test"] > 0]
 
-print("### Real captures: nDPI test corpus (per-capture labels), %s %s×%s" % ("LeNet" if arch == "lenet" else "FlowPicNet", res, res))
+print("### Real captures: nDPI test corpus (%s labels), %s %s×%s" % ("per-flow" if labels_mode == "flow" else "per-capture",
+      "LeNet" if arch == "lenet" else "FlowPicNet", res, res))
 print()
-print("Labels: bench/ndpi_labels.py gives each capture the class of most of its labelled flows' packets; "
+if labels_mode == "flow":
+    print("Labels: flowpic-prep --label-flows flows.tsv: each flow its own class (nDPI's category mapped as the data "
+          "README says), flows without a class or not in the table left out (%s).  Captures stay whole in one split.  "
+          "For comparison, the per-capture map (bench/ndpi_labels.py): %d labelled captures mix classes, %d of %d "
+          "labelled flows disagree with their capture's label.  flowpic-prep --flows %s --window %s --min-packets %s "
+          "--min-span %s, split by capture 0.8/0.1/0.1 (seed %s); binning %s; %s epochs, batch %s; seeds %s.  CPU, 1 "
+          "thread.  Load average before/after: %s / %s (shared 2-core VM)."
+          % (flow_line or "no report line", lab["mixed_captures"], lab["disagree_flows"], lab["labelled_flows"],
+             flows, window, minp, mins, split_seed, binning, epochs, batch, ", ".join(str(r["seed"]) for r in runs), load0, load1))
+else:
+  print("Labels: bench/ndpi_labels.py gives each capture the class of most of its labelled flows' packets; "
       "%d of %d captures in flows.tsv have a class (%s), %d have none and are left out; %d labelled captures mix "
       "classes, and %d of %d labelled flows (%.1f%% of their packets) disagree with their capture's label, while "
       "%d unlabelled flows inherit it.  flowpic-prep --flows %s --window %s --min-packets %s --min-span %s, split by "
-      "capture 0.8/0.1/0.1 (seed 1); binning %s; %s epochs, batch %s, best epoch by validation loss; seeds %s "
+      "capture 0.8/0.1/0.1 (seed %s); binning %s; %s epochs, batch %s, best epoch by validation loss; seeds %s "
       "(training seed only: same split).  CPU, 1 thread.  Load average before/after: %s / %s (shared 2-core VM)."
       % (lab["labelled_captures"], lab["captures"], ", ".join("%s %d" % kv for kv in lab["class_captures"].items()),
          lab["unlabelled_captures"], lab["mixed_captures"], lab["disagree_flows"], lab["labelled_flows"],
          100.0 * lab["disagree_packets"] / max(lab["labelled_packets"], 1), lab["noclass_flows_in_labelled"],
-         flows, window, minp, mins, binning, epochs, batch, ", ".join(str(r["seed"]) for r in runs), load0, load1))
+         flows, window, minp, mins, split_seed, binning, epochs, batch, ", ".join(str(r["seed"]) for r in runs), load0, load1))
 print()
 print("| class | windows train / val / test | test captures | test F1, mean (min–max) | test recall, mean |")
 print("|---|---|---:|---|---:|")

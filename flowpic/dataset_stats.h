@@ -29,10 +29,23 @@ struct DatasetStats {
     std::vector<PacketCountStats> per_class;      // packets per window, by class
     PacketCountStats all;
     std::string prep_json;  // the preparation settings stored in the file
+    // The few-shot rule (tcbench: --split-per-class) when the file was split by it; then
+    // also captures per [class][split] (a capture with windows of two classes counts in both).
+    FewShotRule few_shot;
+    uint64_t seed = 0;
+    std::vector<std::array<uint64_t, 3>> capture_counts;
 };
 
 DatasetStats compute_stats(const DatasetReader& ds);
 std::string stats_text(const DatasetStats& s);  // a table for people
 std::string stats_json(const DatasetStats& s);  // one JSON object (pretty, 2-space indent)
+
+// The split manifest (flowpic-prep --stats DATA --captures; docs/FORMATS.md): TSV with the
+// header `capture<TAB>class<TAB>split<TAB>windows`, then one line per capture in dataset
+// order -- one per (capture, class), in class order, for a capture whose flows have several
+// classes (per-flow labels), every line with the capture's one split.  InputError "path:
+// ..." when a capture has windows in two splits (no file flowpic-prep writes has one) or
+// a name that TSV cannot carry (a tab or line break).
+std::string captures_manifest(const DatasetReader& ds);
 
 }  // namespace flowpic

@@ -23,10 +23,8 @@
 
 namespace flowpic {
 
-namespace {
-
 // Class names end up in a table, in file names of rendered PNGs and in tab-separated
-// map files: keep them printable, without separators.
+// map files: keep them printable, without separators.  (Shared with labels_flows.cpp.)
 std::string bad_class_name(const std::string& name) {
     if (name.empty()) return "empty class name";
     if (name == "-") return "'-' is reserved (it excludes captures)";
@@ -35,6 +33,8 @@ std::string bad_class_name(const std::string& name) {
         if (c < 0x21 || c == 0x7f || c == '/') return "class name '" + name + "' has a space, '/' or control character";
     return "";
 }
+
+namespace {
 
 std::string trim(const std::string& s) {
     size_t b = 0, e = s.size();
@@ -241,6 +241,24 @@ std::vector<std::string> LabelSource::builtin_tables() { return builtin_table_na
 
 CaptureLabel LabelSource::label(const std::string& capture_path) const {
     CaptureLabel out;
+    if (kind_ == Kind::kFlows) {
+        auto it = flows_->by_capture.find(base_name(capture_path));
+        if (it == flows_->by_capture.end()) {
+            out.why = "no flow of " + base_name(capture_path) + " in " + flows_->path;
+            return out;
+        }
+        size_t with_class = 0;
+        for (size_t r : it->second) with_class += !flows_->rows[r].cls.empty();
+        out.why = flows_->path + ": " + std::to_string(it->second.size()) + (it->second.size() == 1 ? " flow" : " flows");
+        if (with_class == 0) {
+            out.status = LabelStatus::kExcluded;
+            out.why += ", none with a class";
+        } else {
+            out.status = LabelStatus::kLabelled;
+            out.why += ", " + std::to_string(with_class) + " with a class";
+        }
+        return out;
+    }
     if (kind_ == Kind::kFixed) {
         out.status = LabelStatus::kLabelled;
         out.cls = fixed_;

@@ -42,6 +42,10 @@ std::string to_json(const PrepSettings& s) {
     j["labels"] = s.labels;
     j["split"] = {s.split.f[0], s.split.f[1], s.split.f[2]};
     j["seed"] = s.seed;
+    if (s.few_shot.enabled())  // only then: files of the fraction split keep their exact bytes
+        j["few_shot"] = {{"per_class", s.few_shot.per_class},
+                         {"val_fraction", s.few_shot.val_fraction},
+                         {"index", s.few_shot.index}};
     j["binning"] = s.binning ? binning_object(*s.binning) : json::object();
     return j.dump();
 }
@@ -80,6 +84,13 @@ std::optional<PrepSettings> parse_prep_settings(const std::string& text, const s
             for (size_t i = 0; i < 3; ++i) s.split.f[i] = js.at(i).get<double>();
         }
         s.seed = j.value("seed", s.seed);
+        if (j.contains("few_shot")) {
+            const json& jf = j.at("few_shot");
+            s.few_shot.per_class = jf.at("per_class").get<uint32_t>();
+            s.few_shot.val_fraction = jf.value("val_fraction", s.few_shot.val_fraction);
+            s.few_shot.index = jf.value("index", s.few_shot.index);
+            s.few_shot.validate();
+        }
         if (j.contains("binning") && !j.at("binning").empty()) s.binning = binning_from(j.at("binning"), {});
     } catch (const std::exception& e) {
         throw input_error(path, "bad " + what + ": " + e.what());

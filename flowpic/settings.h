@@ -21,7 +21,8 @@ struct PrepSettings {
     WindowOptions windows;
     ExtractOptions extract;  // recorded: flow timeouts, max_flows, skip_empty_tcp, skip_dns
     std::string labels;      // the label source, in words (LabelSource::description)
-    SplitFractions split;
+    SplitFractions split;    // unused when few_shot is enabled
+    FewShotRule few_shot;    // "few_shot" key, written only when enabled
     uint64_t seed = 1;
     std::optional<BinningOptions> binning;  // prep's default binning for render/train/infer
 };

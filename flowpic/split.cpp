@@ -98,6 +98,7 @@ SplitPlan assign_splits(const std::vector<SplitGroup>& groups, const SplitFracti
     for (const SplitGroup& g : groups) classes = std::max(classes, g.label + 1);
     plan.windows.assign(classes, {0, 0, 0});
     plan.targets.assign(classes, {0, 0, 0});
+    plan.groups.assign(classes, {0, 0, 0});
 
     std::vector<std::vector<size_t>> members(classes);
     for (size_t i = 0; i < groups.size(); ++i)
@@ -127,7 +128,10 @@ SplitPlan assign_splits(const std::vector<SplitGroup>& groups, const SplitFracti
                 have = true;
             }
         }
-        for (size_t k = 0; k < m.size(); ++k) plan.split[m[k]] = best.split[k];
+        for (size_t k = 0; k < m.size(); ++k) {
+            plan.split[m[k]] = best.split[k];
+            plan.groups[c][best.split[k]]++;
+        }
         plan.windows[c] = best.count;
         plan.targets[c] = target;
 
@@ -138,6 +142,83 @@ SplitPlan assign_splits(const std::vector<SplitGroup>& groups, const SplitFracti
                                      (m.size() == 1 ? " capture" : " captures") + ", no window in " +
                                      split_name(uint8_t(s)));
         }
+    }
+    return plan;
+}
+
+void FewShotRule::validate() const {
+    if (per_class < 1 || per_class > kMaxPerClass)
+        throw UsageError("--split-per-class: " + std::to_string(per_class) + " is not in 1.." +
+                         std::to_string(kMaxPerClass));
+    if (!(val_fraction >= 0 && val_fraction < 1))
+        throw UsageError("--val-fraction: " + std::to_string(val_fraction) + " is not in [0, 1)");
+    if (index > kMaxSplitIndex)
+        throw UsageError("--split-index: " + std::to_string(index) + " is not in 0.." + std::to_string(kMaxSplitIndex));
+}
+
+SplitPlan assign_few_shot(const std::vector<SplitGroup>& groups, const FewShotRule& rule, uint64_t seed,
+                          const std::vector<std::string>& class_names) {
+    rule.validate();
+    SplitPlan plan;
+    plan.split.assign(groups.size(), kSplitTrain);
+    uint32_t classes = 0;
+    for (const SplitGroup& g : groups) classes = std::max(classes, g.label + 1);
+    plan.windows.assign(classes, {0, 0, 0});
+    plan.targets.assign(classes, {0, 0, 0});
+    plan.groups.assign(classes, {0, 0, 0});
+
+    std::vector<std::vector<size_t>> members(classes);
+    for (size_t i = 0; i < groups.size(); ++i)
+        if (groups[i].windows > 0) members[groups[i].label].push_back(i);
+
+    const uint64_t n_per = rule.per_class;
+    for (uint32_t c = 0; c < classes; ++c) {
+        std::vector<size_t>& m = members[c];
+        if (m.empty()) continue;
+        std::sort(m.begin(), m.end(), [&](size_t a, size_t b) { return groups[a].id < groups[b].id; });
+        // One shuffle per (seed, class), whatever the split index: the draws of one seed
+        // are disjoint slices of it.  The key's top bit keeps it apart from the fraction
+        // split's (class, attempt) keys.
+        uint64_t key = (uint64_t(1) << 63) | uint64_t(c);
+        uint64_t state = seed ^ splitmix64(key);
+        std::vector<size_t> order(m.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+        for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[below(state, i)]);
+
+        const uint64_t count = m.size();
+        const std::string name = c < class_names.size() ? class_names[c] : std::to_string(c);
+        const std::string groups_text = std::to_string(count) + (count == 1 ? " capture" : " captures");
+        std::vector<uint8_t> split_of(count, kSplitTest);
+        uint64_t drawn;
+        if (count <= n_per) {
+            drawn = count;
+            for (uint64_t k = 0; k < count; ++k) split_of[order[k]] = kSplitTrain;
+            plan.notes.push_back("class " + name + ": " + groups_text + " <= " + std::to_string(n_per) +
+                                 " per class: all in train/val, none in test");
+        } else {
+            drawn = n_per;
+            const uint64_t first = uint64_t(rule.index) * n_per;
+            if (first + n_per > count)
+                plan.notes.push_back("class " + name + ": " + groups_text + " < " + std::to_string(first + n_per) +
+                                     " = (split index " + std::to_string(rule.index) + " + 1) x " +
+                                     std::to_string(n_per) + ": draw " + std::to_string(rule.index) +
+                                     " wraps around the shuffled order and overlaps earlier draws");
+            for (uint64_t k = 0; k < n_per; ++k) split_of[order[(first + k) % count]] = kSplitTrain;
+        }
+        uint64_t val = uint64_t(std::llround(double(drawn) * rule.val_fraction));
+        val = std::min(val, drawn - 1);
+        // The last `val` drawn positions (in draw order) are validation.
+        if (val > 0) {
+            const uint64_t first = count <= n_per ? 0 : uint64_t(rule.index) * n_per;
+            for (uint64_t k = drawn - val; k < drawn; ++k) split_of[order[(first + k) % count]] = kSplitVal;
+        }
+        for (uint64_t k = 0; k < count; ++k) {
+            const size_t g = m[k];
+            plan.split[g] = split_of[k];
+            plan.windows[c][split_of[k]] += groups[g].windows;
+            plan.groups[c][split_of[k]]++;
+        }
+        for (int s = 0; s < 3; ++s) plan.targets[c][s] = double(plan.windows[c][s]);
     }
     return plan;
 }
