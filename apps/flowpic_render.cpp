@@ -203,6 +203,7 @@ int main(int argc, char** argv) {
             ds = std::make_unique<DatasetReader>(inputs[0]);
             std::vector<std::string> flags = prep_flag_names();
             flags.push_back("--keep-going");
+            flags.push_back("--format");
             for (const auto& name : flags)
                 if (app.count(name))
                     throw UsageError(name + " cuts windows from captures, but " + inputs[0] +
@@ -211,7 +212,7 @@ int main(int argc, char** argv) {
         std::vector<std::string> captures;
         if (!ds) {
             wf.finalize();
-            captures = expand_capture_inputs(inputs);
+            captures = expand_capture_inputs(inputs, wf.extract.format);
         }
         if (scale > 0 && scale * b.resolution > 16384)
             throw UsageError("--scale " + std::to_string(scale) + " at resolution " + std::to_string(b.resolution) +
