@@ -184,7 +184,7 @@ std::vector<std::string> expand_capture_inputs(const std::vector<std::string>& i
                                             "packet CSV)"
                                       : format == InputFormat::kCapture
                                           ? "directory holds no pcap or pcapng capture"
-                                          : std::string("directory holds no ") + input_format_what(format) +
+                                          : std::string("directory holds no ") + (input_format_what(format) + 2) +
                                                 " (--format " + input_format_name(format) + ")");
         } else {
             out.push_back(in);
