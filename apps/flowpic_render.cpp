@@ -36,6 +36,7 @@ const char* kFooter =
     "  flowpic-render data.fpd --png out/png --limit 3 --resolution 64     # 3 per class\n"
     "  flowpic-render data.fpd --npy-dataset out/np --resolution 32 --values binary\n"
     "  flowpic-render call.pcap --png out/call --window 30 --direction channels\n"
+    "  flowpic-render GoogleDoc-1.txt --png out/doc --flows bi --window 15   # a UCDavis time series\n"
     "\nFile names: <class>_<capture>-c<capture index>_f<flow>_<view>_w<window>.png|.npy.  PNGs: white\n"
     "background, darker = more packets (log scale), time left to right, size bottom to top;\n"
     "with --direction channels, red = client->server, blue = server->client.\n"
