@@ -28,6 +28,7 @@ const char* kFooter =
     "  flowpic-extract data/ --flows flows.tsv --label-from-dir     # walks data/ recursively\n"
     "  tcpdump -w - -i eth0 | flowpic-extract - --flows - --skip-dns\n"
     "  flowpic-extract big.pcapng --json -q                         # just the counts, as JSON\n"
+    "  flowpic-extract 'Google Doc/' --csv doc.csv --direction      # UCDavis time series as a packet CSV\n"
     "\nOutputs:\n"
     "  --csv: Timestamp,SourceIP,SourcePort,DestinationIP,DestinationPort,Protocol,Size\n"
     "         [,RelativeTime][,Direction][,Label]   (Timestamp: epoch seconds, 9 decimals;\n"
@@ -164,6 +165,11 @@ int main(int argc, char** argv) {
     app.add_option("--max-flows", o.extract.flows.max_flows, "flows tracked at once (bounds memory)")
         ->default_val(size_t(1) << 20)->check(number_in(1, double(kMaxTrackedFlows)));
     app.add_flag("--keep-going", o.extract.keep_going, "report a bad capture and go on with the others");
+    std::string format = "auto";
+    app.add_option("--format", format,
+                   "how inputs are read: capture, timeseries (UCDavis-style per-flow text), csv (this tool's "
+                   "--csv) or auto (by content; docs/FORMATS.md)")
+        ->default_val(format)->check(CLI::IsMember({"auto", "capture", "timeseries", "csv"}));
     app.add_flag("--json", o.json, "print the summary (counts, skip reasons, speed) as JSON on stdout");
     app.add_flag("-q,--quiet", o.quiet, "no progress or summary on stderr");
 
@@ -173,7 +179,8 @@ int main(int argc, char** argv) {
         if ((o.relative_time || o.direction) && o.csv.empty())
             throw UsageError("--relative-time and --direction add columns to --csv; give --csv FILE");
         o.extract.progress = !o.quiet;
-        std::vector<std::string> captures = expand_capture_inputs(o.inputs);
+        o.extract.format = parse_input_format(format);
+        std::vector<std::string> captures = expand_capture_inputs(o.inputs, o.extract.format);
         check_outputs(captures, {{"--csv", o.csv}, {"--flows", o.flows}});
         // Outputs are opened before reading so an unwritable path fails fast.
         std::unique_ptr<AtomicFile> csv, flows;

@@ -32,6 +32,7 @@ const char* kFooter =
     "  flowpic-infer --model model.safetensors --data ds.fpd --eval --confusion-png cm.png\n"
     "  flowpic-infer --model model.safetensors --data ds.fpd --eval --json | jq .macro_f1\n"
     "  flowpic-infer --model model.safetensors captures/ --output windows.csv --flows-summary flows.csv\n"
+    "  flowpic-infer --model model.safetensors ucdavis/ --format timeseries --output windows.csv  # per-flow text\n"
     "  flowpic-infer --model model.safetensors --data ds.fpd --eval --device cuda   # batch 1 via a CUDA graph\n"
     "\nOutput CSV headers (classes in the model's label order):\n"
     "  --images:  index,class,p_<class>...\n"

@@ -36,6 +36,7 @@ const char* kFooter =
     "  flowpic-render data.fpd --png out/png --limit 3 --resolution 64     # 3 per class\n"
     "  flowpic-render data.fpd --npy-dataset out/np --resolution 32 --values binary\n"
     "  flowpic-render call.pcap --png out/call --window 30 --direction channels\n"
+    "  flowpic-render GoogleDoc-1.txt --png out/doc --flows bi --window 15   # a UCDavis time series\n"
     "\nFile names: <class>_<capture>-c<capture index>_f<flow>_<view>_w<window>.png|.npy.  PNGs: white\n"
     "background, darker = more packets (log scale), time left to right, size bottom to top;\n"
     "with --direction channels, red = client->server, blue = server->client.\n"
@@ -203,6 +204,7 @@ int main(int argc, char** argv) {
             ds = std::make_unique<DatasetReader>(inputs[0]);
             std::vector<std::string> flags = prep_flag_names();
             flags.push_back("--keep-going");
+            flags.push_back("--format");
             for (const auto& name : flags)
                 if (app.count(name))
                     throw UsageError(name + " cuts windows from captures, but " + inputs[0] +
@@ -211,7 +213,7 @@ int main(int argc, char** argv) {
         std::vector<std::string> captures;
         if (!ds) {
             wf.finalize();
-            captures = expand_capture_inputs(inputs);
+            captures = expand_capture_inputs(inputs, wf.extract.format);
         }
         if (scale > 0 && scale * b.resolution > 16384)
             throw UsageError("--scale " + std::to_string(scale) + " at resolution " + std::to_string(b.resolution) +

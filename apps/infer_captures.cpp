@@ -82,7 +82,7 @@ int run_captures(const CaptureRequest& r) {
     const std::string note = resolve_prep(m.info, r.given_flags, r.windows, r.override_prep, windows, extract);
     if (!note.empty() && !r.quiet) std::fprintf(stderr, "flowpic-infer: %s\n", note.c_str());
     extract.progress = !r.quiet;
-    const std::vector<std::string> captures = expand_capture_inputs(r.inputs);
+    const std::vector<std::string> captures = expand_capture_inputs(r.inputs, extract.format);
     const std::vector<std::string>& classes = m.info.classes;
     const size_t k = classes.size();
 

@@ -23,6 +23,7 @@ inline const std::vector<std::string>& prep_flag_names() {
 
 struct WindowFlags {
     std::string flows = "uni";
+    std::string format = "auto";
     bool clip = false;
     WindowOptions windows;
     ExtractOptions extract;
@@ -50,10 +51,16 @@ struct WindowFlags {
         app.add_option("--max-flows", extract.flows.max_flows, "flows tracked at once")
             ->default_val(size_t(1) << 20)->check(number_in(1, double(kMaxTrackedFlows)))->group(g);
         app.add_flag("--keep-going", extract.keep_going, "report a bad capture and go on with the others")->group(g);
+        app.add_option("--format", format,
+                       "how inputs are read: capture (pcap/pcapng), timeseries (one flow per text file, lines "
+                       "unixtime<TAB>time_since_first<TAB>size<TAB>direction, as UCDavis-QUIC), csv "
+                       "(flowpic-extract's packet CSV) or auto (by content; docs/FORMATS.md)")
+            ->default_val(format)->check(CLI::IsMember({"auto", "capture", "timeseries", "csv"}))->group(g);
     }
     // Call after parsing: applies the string flags, validates (UsageError).
     void finalize() {
         windows.view = parse_flow_view(flows);
+        extract.format = parse_input_format(format);
         windows.sizes = clip ? SizeRule::kClip : SizeRule::kDrop;
         windows.validate();
     }

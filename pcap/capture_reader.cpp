@@ -134,23 +134,14 @@ uint64_t CaptureReader::bytes_read() const {
 bool looks_like_capture(const std::string& path) {
     FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) return false;
-    uint8_t m[4];
+    char m[4];
     bool ok = std::fread(m, 1, 4, f) == 4;
     std::fclose(f);
-    if (!ok) return false;
-    uint32_t le = uint32_t(m[0]) | uint32_t(m[1]) << 8 | uint32_t(m[2]) << 16 | uint32_t(m[3]) << 24;
-    switch (le) {
-        case 0xa1b2c3d4: case 0xd4c3b2a1:  // pcap, microseconds (either byte order)
-        case 0xa1b23c4d: case 0x4d3cb2a1:  // pcap, nanoseconds
-        case 0x0a0d0d0a:                    // pcapng section header block
-            return true;
-        default:
-            return false;
-    }
+    return ok && detect_capture_head(m, 4);
 }
 
 namespace {
-void walk(const std::string& dir, std::vector<std::string>& out) {
+void walk(const std::string& dir, InputFormat format, std::vector<std::string>& out) {
     DIR* d = opendir(dir.c_str());
     if (!d) throw input_error(dir, std::string("cannot read directory: ") + std::strerror(errno));
     std::vector<std::string> names;
@@ -164,13 +155,21 @@ void walk(const std::string& dir, std::vector<std::string>& out) {
         std::string p = dir + (dir.empty() || dir.back() == '/' ? "" : "/") + n;
         struct stat st;
         if (stat(p.c_str(), &st) != 0) continue;  // dangling link
-        if (S_ISDIR(st.st_mode)) walk(p, out);
-        else if (S_ISREG(st.st_mode) && looks_like_capture(p)) out.push_back(p);
+        if (S_ISDIR(st.st_mode)) {
+            walk(p, format, out);
+        } else if (S_ISREG(st.st_mode)) {
+            // A capture tree is walked as before: the magic number alone decides.
+            const bool take = format == InputFormat::kCapture ? looks_like_capture(p) : [&] {
+                const InputFormat found = detect_file_format(p);
+                return found != InputFormat::kAuto && (format == InputFormat::kAuto || found == format);
+            }();
+            if (take) out.push_back(p);
+        }
     }
 }
 }  // namespace
 
-std::vector<std::string> expand_capture_inputs(const std::vector<std::string>& inputs) {
+std::vector<std::string> expand_capture_inputs(const std::vector<std::string>& inputs, InputFormat format) {
     std::vector<std::string> out;
     for (const auto& in : inputs) {
         if (in == "-") { out.push_back(in); continue; }
@@ -178,8 +177,15 @@ std::vector<std::string> expand_capture_inputs(const std::vector<std::string>& i
         if (stat(in.c_str(), &st) != 0) throw input_error(in, std::strerror(errno));
         if (S_ISDIR(st.st_mode)) {
             size_t before = out.size();
-            walk(in, out);
-            if (out.size() == before) throw input_error(in, "directory holds no pcap or pcapng capture");
+            walk(in, format, out);
+            if (out.size() == before)
+                throw input_error(in, format == InputFormat::kAuto
+                                          ? "directory holds no pcap or pcapng capture (nor a packet time series or "
+                                            "packet CSV)"
+                                      : format == InputFormat::kCapture
+                                          ? "directory holds no pcap or pcapng capture"
+                                          : std::string("directory holds no ") + (input_format_what(format) + 2) +
+                                                " (--format " + input_format_name(format) + ")");
         } else {
             out.push_back(in);
         }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "pcap/input_format.h"
+
 namespace flowpic {
 
 struct RawRecord {
@@ -49,9 +51,12 @@ private:
 // True if the file starts with a pcap or pcapng magic number.
 bool looks_like_capture(const std::string& path);
 
-// Expands inputs: files as given, directories walked recursively (sorted; only files
-// that look like captures), "-" kept.  Throws InputError for a missing path or a
-// directory holding no capture.
-std::vector<std::string> expand_capture_inputs(const std::vector<std::string>& inputs);
+// Expands inputs: files as given, directories walked recursively (sorted), "-" kept.  A
+// walk takes the files whose content is `format` (detect_file_format): with kCapture the
+// captures only (a pcap or pcapng magic number, whatever the name); with kAuto those and
+// the packet time series and packet CSVs too.  Throws InputError for a missing path or a
+// directory holding no such file.
+std::vector<std::string> expand_capture_inputs(const std::vector<std::string>& inputs,
+                                               InputFormat format = InputFormat::kAuto);
 
 }  // namespace flowpic

@@ -9,6 +9,7 @@
 
 #include "pcap/decode.h"
 #include "pcap/flow_table.h"
+#include "pcap/input_format.h"
 
 namespace flowpic {
 
@@ -18,13 +19,14 @@ struct ExtractOptions {
     bool skip_dns = false;        // drop DNS/mDNS packets: UDP or TCP port 53 or 5353
     bool keep_going = false;      // a bad capture is a warning and is skipped, not an error
     bool progress = true;         // progress on stderr
+    InputFormat format = InputFormat::kAuto;  // how inputs are read (pcap/input_format.h)
 };
 
 struct ExtractStats {
     uint64_t files = 0, files_failed = 0;
-    uint64_t records = 0;        // capture records read
+    uint64_t records = 0;        // capture records (text inputs: packet lines) read
     uint64_t packets = 0;        // TCP/UDP packets kept
-    uint64_t input_bytes = 0;    // capture bytes read
+    uint64_t input_bytes = 0;    // input file bytes read
     uint64_t flows = 0;
     uint64_t filtered_empty_tcp = 0, filtered_dns = 0;
     SkipCounts skipped;
@@ -41,8 +43,9 @@ public:
     virtual void end_capture() {}
 };
 
-// Reads `captures` (files or "-", already expanded) in order.  Throws InputError for a
-// bad capture unless opts.keep_going.
+// Reads `captures` (files or "-", already expanded) in order, each in opts.format (auto:
+// detected from its content; pcap/input_format.h).  Throws InputError for a bad input
+// unless opts.keep_going.
 void extract_captures(const std::vector<std::string>& captures, const ExtractOptions& opts,
                       PacketSink& sink, ExtractStats& stats);
 

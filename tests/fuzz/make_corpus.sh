@@ -28,6 +28,15 @@ for i, p in enumerate(sorted(glob.glob(src + "/*/*.pcap"))):
     open(f"{out}/{cls}.pcap", "wb").write(bytes([i * 37 & 0xff]) + b[:pos])
 PY
 
+# Text inputs, which the same harness reaches by auto-detection: a packet time series (the
+# UCDavis format) and flowpic-extract's packet CSV of a synthetic capture, first rows only.
+{ printf '\x21'; printf '1522953991.427530000\t0\t1412\t1\n1522953991.427855000\t0.000324965\t972\t1\n'
+  printf '1522953991.454149000\t0.026619\t1412\t0\n1522953991.454140000\t6.69956e-05\t80\t0\n'
+  printf '1522953992.927530007\t1.5\t54\t1\n'; } > "$C/capture/timeseries.txt"
+first=$(ls "$T"/synth/*/*.pcap | head -n1)
+"$BIN/flowpic-extract" "$first" --csv "$T/p.csv" --direction --relative-time --label x -q
+{ printf '\x30'; head -n 30 "$T/p.csv"; } > "$C/capture/packets.csv"
+
 # A dataset of 1-second windows from those captures, and .npy exports of it.
 mkdir -p "$T/caps"
 for f in "$C"/capture/*.pcap; do tail -c +2 "$f" > "$T/caps/$(basename "$f")"; done
