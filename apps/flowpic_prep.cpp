@@ -26,7 +26,8 @@ const char* kFooter =
     "  flowpic-prep captures/ -o data.fpd --label-from-dir            # captures/<class>/*.pcap\n"
     "  flowpic-prep iscx/ -o iscx.fpd --labels iscx-vpn2016 --window 60 --split 0.8,0.1,0.1\n"
     "  flowpic-prep ndpi/ -o ndpi.fpd --label-map classes.tsv --window 15 --flows bi --overlap 0.5\n"
-    "  flowpic-prep ucdavis/pretraining -o fs.fpd --label-from-dir --split-per-class 100 --split-index 2\n"
+    "  flowpic-prep ucdavis/ -o fs.fpd --label-from-dir --first 15 --clip-sizes --split-per-class 100 --split-index 2\n"
+    "                                       # per-flow time-series text files (--format auto|timeseries|csv|capture)\n"
     "  flowpic-prep ndpi/pcap -o ndpi.fpd --label-flows flows.tsv --flows bi --window 15\n"
     "  flowpic-prep --stats data.fpd [--json]\n"
     "  flowpic-prep --stats data.fpd --captures > manifest.tsv   # capture<TAB>class<TAB>split<TAB>windows\n"
@@ -208,7 +209,7 @@ int main(int argc, char** argv) {
                              : !label_flows.empty()  ? LabelSource::from_flow_file(label_flows)
                                                      : throw UsageError("no label source: give --label, --label-from-dir, "
                                                                         "--label-map, --labels or --label-flows");
-        std::vector<std::string> captures = expand_capture_inputs(inputs);
+        std::vector<std::string> captures = expand_capture_inputs(inputs, wf.extract.format);
         std::vector<std::string> read = captures;
         if (!label_map.empty()) read.push_back(label_map);
         if (!label_flows.empty()) read.push_back(label_flows);

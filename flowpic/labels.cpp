@@ -29,8 +29,11 @@ std::string bad_class_name(const std::string& name) {
     if (name.empty()) return "empty class name";
     if (name == "-") return "'-' is reserved (it excludes captures)";
     if (name.size() > 64) return "class name longer than 64 characters";
+    // Inner spaces are allowed ("Google Doc", the UCDavis directories); tabs and line
+    // breaks would break the TSV/CSV outputs, edge spaces would not survive a trim.
+    if (name.front() == ' ' || name.back() == ' ') return "class name '" + name + "' starts or ends with a space";
     for (unsigned char c : name)
-        if (c < 0x21 || c == 0x7f || c == '/') return "class name '" + name + "' has a space, '/' or control character";
+        if (c < 0x20 || c == 0x7f || c == '/') return "class name '" + name + "' has a tab, '/' or control character";
     return "";
 }
 

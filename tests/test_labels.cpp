@@ -102,7 +102,10 @@ BOOST_AUTO_TEST_CASE(fixed_and_from_dir) {
     LabelSource f = LabelSource::fixed("voip");
     BOOST_TEST(f.label("/a/b/c.pcap").cls == "voip");
     BOOST_CHECK_THROW(LabelSource::fixed(""), UsageError);
-    BOOST_CHECK_THROW(LabelSource::fixed("a b"), UsageError);
+    BOOST_TEST(LabelSource::fixed("Google Doc").label("x.pcap").cls == "Google Doc");  // inner spaces are fine
+    BOOST_CHECK_THROW(LabelSource::fixed(" ab"), UsageError);
+    BOOST_CHECK_THROW(LabelSource::fixed("ab "), UsageError);
+    BOOST_CHECK_THROW(LabelSource::fixed("a\x01b"), UsageError);
     BOOST_CHECK_THROW(LabelSource::fixed("-"), UsageError);
     LabelSource d = LabelSource::from_dir();
     BOOST_TEST(d.label("/data/video/x.pcap").cls == "video");
@@ -154,7 +157,7 @@ BOOST_AUTO_TEST_CASE(bad_map_lines_name_file_and_line) {
     expect_error("a\tb\nno tab here\n", "m.tsv:2:");
     expect_error("# c\n\na\tb\tvpn\textra\n", "m.tsv:3:");
     expect_error("re:([\tchat\n", "m.tsv:1: bad regex");
-    expect_error("x\tbad class\n", "m.tsv:1:");
+    expect_error("x\tbad/class\n", "m.tsv:1:");
     expect_error("x\tchat\tmaybe\n", "m.tsv:1:");
     expect_error("\tchat\n", "m.tsv:1: empty pattern");
     expect_error("# only comments\n", "m.tsv: label map has no rules");

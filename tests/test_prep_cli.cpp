@@ -250,7 +250,7 @@ BOOST_AUTO_TEST_CASE(label_fixed_names_every_capture) {
     BOOST_TEST(ds.captures().size() == 2u);
     for (size_t i = 0; i < ds.window_count(); ++i) BOOST_TEST(ds.label(i) == 0u);
     // A bad class name is a usage error naming the flag.
-    auto bad = run_tool("prep", q(d.path + "/x.pcap") + " -o " + q(d.path + "/e.fpd") + " --label 'a b'");
+    auto bad = run_tool("prep", q(d.path + "/x.pcap") + " -o " + q(d.path + "/e.fpd") + " --label 'a/b'");
     BOOST_TEST(bad.exit_code == 2);
     BOOST_TEST(bad.err.find("--label") != std::string::npos, bad.err);
     BOOST_TEST(!file_exists(d.path + "/e.fpd"));
