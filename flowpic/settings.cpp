@@ -63,6 +63,7 @@ std::optional<PrepSettings> parse_prep_settings(const std::string& text, const s
         const bool explicit_span = jw.value("min_span_rule", std::string("explicit")) == "explicit";
         w.min_span_s = explicit_span ? jw.value("min_span_s", -1.0) : -1.0;
         w.sizes = jw.value("sizes", std::string("drop")) == "clip" ? SizeRule::kClip : SizeRule::kDrop;
+        w.first_s = jw.value("first_s", 0.0);  // absent: sliding windows
         w.validate();
         if (j.contains("extract")) {
             const json& je = j.at("extract");
