@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 #include <stdexcept>
 #include <string>
 
@@ -132,16 +133,21 @@ void packets_to_entries_ref(const PacketListView* windows, size_t batch, const B
     entries.reserve(total);
     offsets.assign(1, 0);
     const int n = opts.resolution;
+    const uint32_t cap = count_cap(opts);
+    std::unordered_map<uint32_t, uint32_t> seen;  // with a cap: packets so far per pixel of the window
     for (size_t b = 0; b < batch; ++b) {
         const PacketListView& w = windows[b];
         const TimeAxis axis = time_axis(w, opts.normalize);
+        seen.clear();
         for (uint32_t i = 0; i < w.count; ++i) {
             int row, col;
-            if (packet_pixel(w.packets[i], axis, n, row, col))
-                entries.push_back(SparsePixel{uint16_t(packet_channel(w.packets[i], opts.direction)), uint16_t(row),
-                                              uint16_t(col), 0, 1.0f});
-            else
+            if (packet_pixel(w.packets[i], axis, n, opts.arith, row, col)) {
+                const int ch = packet_channel(w.packets[i], opts.direction);
+                const bool over = cap && ++seen[(uint32_t(ch) * uint32_t(n) + uint32_t(row)) * uint32_t(n) + uint32_t(col)] > cap;
+                entries.push_back(SparsePixel{uint16_t(ch), uint16_t(row), uint16_t(col), 0, over ? 0.0f : 1.0f});
+            } else {
                 entries.push_back(SparsePixel{0, 0, 0, 0, 0.0f});
+            }
         }
         offsets.push_back(uint32_t(entries.size()));
     }
