@@ -127,6 +127,40 @@ BOOST_AUTO_TEST_CASE(entries_zero_the_packets_past_the_cap) {
     }
 }
 
+// Over a batch of random windows with hot pixels (the per-pixel counts must start from
+// zero in every window and every call), densified entries are the capped dense images.
+BOOST_AUTO_TEST_CASE(entries_densify_to_the_capped_images_over_batches) {
+    RandomWindowOptions ro;
+    ro.windows = 9;
+    ro.min_packets = 1;
+    ro.max_packets = 3000;
+    ro.hot = {40, 1500};
+    ro.hot_share = 0.6;
+    ro.oversize_share = 0.02;
+    ro.ties_share = 0.3;
+    ro.seed = 99;
+    const RandomWindows ws = random_windows(ro);
+    const std::vector<PacketListView> views = ws.views();
+    size_t zeroed = 0;
+    for (int n : {32, 300})
+        for (uint32_t cap : {1u, 5u, 255u})
+            for (Direction dir : {Direction::none, Direction::channels})
+                for (int call = 0; call < 2; ++call) {
+                    BinningOptions o{n, call ? Normalize::fixed : Normalize::span, ValueMode::count, dir, cap,
+                                     call ? BinArith::tcbench : BinArith::flowpic};
+                    std::vector<SparsePixel> entries;
+                    std::vector<uint32_t> offsets;
+                    packets_to_entries_ref(views.data(), views.size(), o, entries, offsets);
+                    const Conv2dShape s = conv_same(int(views.size()), channels(o), n, n, 1, 1, 1, 1);
+                    std::vector<float> got(views.size() * image_size(o)), want(got.size());
+                    sparse_to_dense_ref(s, entries.data(), offsets.data(), got.data());
+                    bin_dense_ref(views.data(), views.size(), o, want.data());
+                    BOOST_TEST(got == want, format_options(o));
+                    for (const SparsePixel& e : entries) zeroed += e.value == 0.0f && (e.row || e.col);
+                }
+    BOOST_TEST(zeroed > 10000u);
+}
+
 // Values numpy gives (tests/tcbench_binning.py's arithmetic, checked there against numpy
 // itself): at N = 1500, size 27 is 27 / 1500 * 1500 = 26.999999999999996 (bin 26) for
 // tcbench and 27 * 1500 / 1500 = 27 for flowpic; in a fixed 15 s window, 0.27 s is
