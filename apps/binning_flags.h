@@ -1,6 +1,6 @@
 // The binning flags shared by flowpic-prep, flowpic-render and flowpic-train:
 // --resolution N, --normalize span|fixed, --values count|binary, --direction none|grey|channels,
-// --max-count N.
+// --max-count N, --bin-arith flowpic|tcbench.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
@@ -11,7 +11,7 @@ namespace flowpic {
 
 struct BinningFlags {
     int resolution = 1500;
-    std::string normalize = "span", values = "count", direction = "none";
+    std::string normalize = "span", values = "count", direction = "none", arith = "flowpic";
     uint32_t max_count = 0;
 
     void add_to(CLI::App& app) {
@@ -27,6 +27,10 @@ struct BinningFlags {
             ->default_val(direction)->group("Binning");
         app.add_option("--max-count", max_count, "cap the packets counted per pixel (tcbench: 255, uint8 images); 0 = no cap")
             ->default_val(max_count)->check(CLI::Range(0, 65535))->group("Binning");
+        app.add_option("--bin-arith", arith,
+                       "flowpic (size*N/1500, time in us: the FlowPic authors' code) or tcbench (size/1500*N, time in s: "
+                       "tcbench's); the same bins but for values on a bin edge, e.g. at N = 1500")
+            ->default_val(arith)->group("Binning");
     }
     // UsageError naming the flag for a bad value.
     BinningOptions options() const {
@@ -36,6 +40,7 @@ struct BinningFlags {
         o.values = parse_values(values);
         o.direction = parse_direction(direction);
         o.max_count = max_count;
+        o.arith = parse_arith(arith);
         validate(o);
         return o;
     }

@@ -51,6 +51,7 @@ std::string resolve_prep(const ModelInfo& m, const std::vector<std::string>& giv
     for (const auto& name : given) {
         if (name == "--flows") w.view = wf.windows.view;
         if (name == "--window") w.window_s = wf.windows.window_s;
+        if (name == "--first") w.first_s = wf.windows.first_s;
         if (name == "--overlap") w.overlap = wf.windows.overlap;
         if (name == "--min-packets") w.min_packets = wf.windows.min_packets;
         if (name == "--min-span") w.min_span_s = wf.windows.min_span_s;

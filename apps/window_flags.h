@@ -17,7 +17,7 @@ inline const std::vector<std::string>& prep_flag_names() {
     static const std::vector<std::string> names = {"--flows",     "--window",         "--overlap",
                                                    "--min-packets", "--min-span",     "--clip-sizes",
                                                    "--skip-empty-tcp", "--skip-dns",  "--idle-timeout",
-                                                   "--active-timeout", "--max-flows"};
+                                                   "--active-timeout", "--max-flows", "--first"};
     return names;
 }
 
@@ -25,16 +25,23 @@ struct WindowFlags {
     std::string flows = "uni";
     std::string format = "auto";
     bool clip = false;
+    double first_s = 0;
     WindowOptions windows;
     ExtractOptions extract;
 
     void add_to(CLI::App& app) {
         const char* g = "Windows";
-        app.add_option("--flows", flows, "uni: each direction its own flow (the authors); bi: both directions, tagged (the seed)")
+        flows_opt_ = app.add_option("--flows", flows,
+                                    "uni: each direction its own flow (the authors); bi: both directions, tagged "
+                                    "(the seed; the default with --first)")
             ->default_val(flows)->group(g);
-        app.add_option("--window", windows.window_s, "window length in seconds")->default_val(60.0)->check(number_in(0.001, 4294))->group(g);
-        app.add_option("--overlap", windows.overlap, "overlap of consecutive windows, fraction 0..0.9")
+        window_opt_ = app.add_option("--window", windows.window_s, "window length in seconds")->default_val(60.0)->check(number_in(0.001, 4294))->group(g);
+        overlap_opt_ = app.add_option("--overlap", windows.overlap, "overlap of consecutive windows, fraction 0..0.9")
             ->default_val(0.0)->check(number_in(0, 0.9))->group(g);
+        app.add_option("--first", first_s,
+                       "instead of sliding windows, one window per flow: its packets less than S seconds after its "
+                       "first (tcbench: 15); the span rule is then off unless --min-span is given")
+            ->check(number_in(0.001, 4294))->group(g);
         app.add_option("--min-packets", windows.min_packets, "fewer packets drop the window")->default_val(10)->check(number_in(1, 4294967295.0))->group(g);
         app.add_option("--min-span", windows.min_span_s,
                        "a window's first-to-last packet time must exceed this (seconds; default window*50/60; 0 = off)")
@@ -59,11 +66,23 @@ struct WindowFlags {
     }
     // Call after parsing: applies the string flags, validates (UsageError).
     void finalize() {
+        if (first_s > 0) {
+            if (window_opt_ && window_opt_->count()) throw UsageError("--window: not with --first (its window is the first S seconds)");
+            if (overlap_opt_ && overlap_opt_->count()) throw UsageError("--overlap: not with --first (one window per flow)");
+            if (flows_opt_ && !flows_opt_->count()) flows = "bi";  // one window per flow, both directions
+            windows.first_s = first_s;
+        }
         windows.view = parse_flow_view(flows);
         extract.format = parse_input_format(format);
         windows.sizes = clip ? SizeRule::kClip : SizeRule::kDrop;
         windows.validate();
     }
+
+private:
+    // To tell a flag given from its default (--first changes defaults, refuses others).
+    CLI::Option* flows_opt_ = nullptr;
+    CLI::Option* window_opt_ = nullptr;
+    CLI::Option* overlap_opt_ = nullptr;
 };
 
 }  // namespace flowpic

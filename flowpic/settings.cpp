@@ -13,6 +13,7 @@ json binning_object(const BinningOptions& b) {
     json j = {{"resolution", b.resolution}, {"normalize", to_string(b.normalize)}, {"values", to_string(b.values)},
               {"direction", to_string(b.direction)}};
     if (b.max_count) j["max_count"] = b.max_count;  // absent = no cap, as in files written before the cap existed
+    if (b.arith != BinArith::flowpic) j["arith"] = to_string(b.arith);  // absent = flowpic, likewise
     return j;
 }
 
@@ -23,6 +24,7 @@ BinningOptions binning_from(const json& j, BinningOptions b) {
     if (j.contains("values")) b.values = parse_values(j.at("values").get<std::string>());
     if (j.contains("direction")) b.direction = parse_direction(j.at("direction").get<std::string>());
     if (j.contains("max_count")) b.max_count = j.at("max_count").get<uint32_t>();
+    if (j.contains("arith")) b.arith = parse_arith(j.at("arith").get<std::string>());
     validate(b);
     return b;
 }
@@ -67,6 +69,7 @@ std::optional<PrepSettings> parse_prep_settings(const std::string& text, const s
         const bool explicit_span = jw.value("min_span_rule", std::string("explicit")) == "explicit";
         w.min_span_s = explicit_span ? jw.value("min_span_s", -1.0) : -1.0;
         w.sizes = jw.value("sizes", std::string("drop")) == "clip" ? SizeRule::kClip : SizeRule::kDrop;
+        w.first_s = jw.value("first_s", 0.0);  // absent: sliding windows
         w.validate();
         if (j.contains("extract")) {
             const json& je = j.at("extract");

@@ -31,37 +31,45 @@ FlowView parse_flow_view(const std::string& s) {
 
 void WindowOptions::validate() const {
     // !(x > 0) also catches NaN.
-    if (!(window_s >= 0.001) || window_s > 4294.0)
-        throw UsageError("--window: " + std::to_string(window_s) + " s is not in [0.001, 4294]");
-    if (!(overlap >= 0) || overlap > 0.9)
-        throw UsageError("--overlap: " + std::to_string(overlap) + " is not in [0, 0.9]");
+    if (std::isnan(first_s) || first_s < 0 || (first_s > 0 && (first_s < 0.001 || first_s > 4294.0)))
+        throw UsageError("--first: " + std::to_string(first_s) + " s is not in [0.001, 4294]");
+    if (first_seconds()) {
+        if (overlap != 0) throw UsageError("--overlap: not with --first (one window per flow)");
+    } else {
+        if (!(window_s >= 0.001) || window_s > 4294.0)
+            throw UsageError("--window: " + std::to_string(window_s) + " s is not in [0.001, 4294]");
+        if (!(overlap >= 0) || overlap > 0.9)
+            throw UsageError("--overlap: " + std::to_string(overlap) + " is not in [0, 0.9]");
+    }
     if (min_packets < 1) throw UsageError("--min-packets: must be at least 1");
-    if (std::isnan(min_span_s) || min_span_s > window_s)
+    const double window = first_seconds() ? first_s : window_s;
+    if (std::isnan(min_span_s) || min_span_s > window)
         throw UsageError("--min-span: " + std::to_string(min_span_s) +
                          " s is longer than the window, no window could be kept");
 }
 
-int64_t WindowOptions::window_ns() const { return std::llround(window_s * 1e9); }
+int64_t WindowOptions::window_ns() const { return std::llround((first_seconds() ? first_s : window_s) * 1e9); }
 
 int64_t WindowOptions::step_ns() const {
     return std::max<int64_t>(1, std::llround(double(window_ns()) * (1.0 - overlap)));
 }
 
 int64_t WindowOptions::min_span_ns() const {
-    if (min_span_s < 0) return window_ns() * 50 / 60;
+    if (min_span_s < 0) return first_seconds() ? 0 : window_ns() * 50 / 60;
     return std::llround(min_span_s * 1e9);
 }
 
 std::string WindowOptions::to_json() const {
     nlohmann::json j;
     j["flows"] = flow_view_name(view);
-    j["window_s"] = window_s;
+    j["window_s"] = first_seconds() ? first_s : window_s;
     j["overlap"] = overlap;
     j["min_packets"] = min_packets;
     j["min_span_s"] = double(min_span_ns()) / 1e9;
-    j["min_span_rule"] = min_span_s < 0 ? "default (window*50/60)" : "explicit";
+    j["min_span_rule"] = min_span_s >= 0 ? "explicit" : first_seconds() ? "default (off with first_s)" : "default (window*50/60)";
     j["sizes"] = size_rule_name(sizes);
     j["max_size"] = kMaxPacketSize;
+    if (first_seconds()) j["first_s"] = first_s;  // absent: sliding windows, as before --first existed
     return j.dump();
 }
 
@@ -114,8 +122,9 @@ private:
     size_t i_ = 0;
 };
 
-// Cuts one time-sorted sequence (rules 4-6 of the header) whose largest timestamp is
-// `last`, holding only the current window's packets (and one more) at a time.
+// Cuts one time-sorted sequence (rules 4-7 of the header) whose largest timestamp is
+// `last`, holding only the current window's packets (and one more) at a time.  With
+// first_s only window 0 is cut: the packets after it are never pulled.
 void cut_sequence(const FlowRecord& flow, DirView view, PacketSource& src, int64_t last,
                   const WindowOptions& opt, WindowStats& stats, const WindowSink& emit) {
     std::deque<FlowPacket> buf;  // buf[0] is the first packet not before the current start
@@ -133,7 +142,7 @@ void cut_sequence(const FlowRecord& flow, DirView view, PacketSource& src, int64
     size_t n = 0;  // buf[0, n): the packets of the current window
     for (uint64_t k = 0;; ++k) {
         const int64_t start = first + int64_t(k) * step;
-        if (k > 0 && start >= last) break;
+        if (k > 0 && (start >= last || opt.first_seconds())) break;
         const int64_t end = start + window;
         for (;;) {  // drop the packets before this window
             if (buf.empty() && !pull()) break;
@@ -244,7 +253,8 @@ struct WindowCollector::Sequence {
     std::vector<Lane> lanes;
     std::vector<FlowPacket> overflow;  // refused by every lane: in arrival order
     uint64_t count = 0;
-    int64_t last = INT64_MIN;  // the largest timestamp
+    int64_t first = INT64_MAX;  // the smallest timestamp
+    int64_t last = INT64_MIN;   // the largest timestamp
 };
 
 struct WindowCollector::Flow {
@@ -270,11 +280,18 @@ void WindowCollector::add(const FlowHit& hit, const Packet& p) {
     f->packets++;
     FlowPacket q{p.ts_ns, p.ip_len, hit.direction};
     if (!apply_size_rule(q, opt_.sizes, f->dropped, f->clipped)) return;
-    insert(f->seq[opt_.view == FlowView::kUni && !q.dir ? 1 : 0], q);
+    Sequence& seq = f->seq[opt_.view == FlowView::kUni && !q.dir ? 1 : 0];
+    // First seconds: past the window of the earliest packet so far, so past the final
+    // window too (the header comment, "Streaming").  first + window cannot overflow:
+    // first is a capture time and window <= 4294 s.
+    if (opt_.first_seconds() && seq.count > 0 && q.ts_ns >= seq.first && q.ts_ns - seq.first >= opt_.window_ns())
+        return;
+    insert(seq, q);
 }
 
 void WindowCollector::insert(Sequence& seq, const FlowPacket& p) {
     seq.count++;
+    seq.first = std::min(seq.first, p.ts_ns);
     seq.last = std::max(seq.last, p.ts_ns);
     peak_buffered_ = std::max(peak_buffered_, ++buffered_);
     for (size_t i = 0;; ++i) {

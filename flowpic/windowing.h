@@ -26,6 +26,14 @@
 //         min_span_s = 0 turns the span rule off.
 //  6. A kept window stores its packets as WindowPacket {t_us = (t - start) / 1000
 //     (floor), size, dir}, sorted by t_us; length_us = window / 1000.
+//  7. First seconds (first_s > 0, --first S; tcbench: one sample per flow, its first
+//     15 s).  Rules 1-3 and 6 as above; rule 4 becomes: one window per sequence, k = 0
+//     only, start = the sequence's first packet (after the size rule and the sort),
+//     window = llround(first_s * 1e9) ns, so it holds the packets with
+//     t - first < first_s (a packet exactly first_s after the first is left out) and
+//     length_us = first_s in us (`--normalize fixed` maps [0, S) onto the time axis).
+//     Rule 5: min_packets applies; the span rule's default is off (an explicit
+//     min_span_s still applies).  overlap must be 0; window_s is not used.
 //
 // Streaming (WindowCollector).  Windows come out exactly as a batch cut_windows of the
 // whole flow would give them, in the same order (a flow's windows when the flow table ends
@@ -50,6 +58,12 @@
 // same holds for the fallback buffer, which comes after every lane.  Window starts depend
 // on the sequence's first (= the merged stream's first) and last (= the largest
 // timestamp seen) packet only, both known when the flow ends.
+// First seconds (rule 7): a packet at or past (the smallest timestamp seen so far in its
+// sequence) + window is dropped on arrival, never stored.  That is exact: the smallest
+// timestamp only decreases, so the bound only decreases and a dropped packet is past the
+// final bound too; packets stored under an older, larger bound and past the final one
+// are left out when the window is cut, as the batch cut leaves them out.  A live flow
+// then holds at most its first S seconds of packets.
 // Memory per live sequence: the lanes' tails (up to kSpoolRunPackets plus the packets of
 // the last reorder_margin each) and the fallback buffer; per ended flow, one window at a
 // time.  Disk: 16 bytes per spilled packet of a live flow, released as it is read back.
@@ -87,12 +101,17 @@ struct WindowOptions {
     uint32_t min_packets = 10;  // >= 1
     double min_span_s = -1.0;   // < 0: the default rule, window * 50/60; 0: off
     SizeRule sizes = SizeRule::kDrop;
+    // > 0: rule 7, one window per sequence holding its first first_s seconds (--first;
+    // 0.001 .. 4294); window_s and overlap are then not used.  0: sliding windows.
+    double first_s = 0.0;
 
+    bool first_seconds() const { return first_s > 0; }
     void validate() const;        // throws UsageError naming the bad option
-    int64_t window_ns() const;
+    int64_t window_ns() const;    // the window length: first_s when set, else window_s
     int64_t step_ns() const;
     int64_t min_span_ns() const;  // the effective value (default rule applied)
     // The settings as a JSON object (text), stored in the dataset so infer can redo them.
+    // Without first_s it is what it was before first_s existed (same keys, same bytes).
     std::string to_json() const;
 };
 

@@ -20,6 +20,9 @@ namespace flowpic {
 enum class Normalize : uint8_t { span, fixed };
 enum class ValueMode : uint8_t { count, binary };
 enum class Direction : uint8_t { none, grey, channels };
+// The arithmetic of the normalised coordinates (kernels/cpu/binning.h has both forms).
+// flowpic: the FlowPic authors' numpy code; tcbench: tcbench's (the IMC'23 protocol).
+enum class BinArith : uint8_t { flowpic, tcbench };
 
 constexpr int kMtu = 1500;          // the size axis spans 0..1500 bytes
 constexpr int kMaxResolution = 1500;
@@ -32,7 +35,14 @@ struct BinningOptions {
     // Counts above this are capped (the tcbench rule stores uint8 images: 255); 0 = no cap.
     // Applies to ValueMode::count only (binary is 1 anyway; grey has its own two values).
     uint32_t max_count = 0;
+    BinArith arith = BinArith::flowpic;
 };
+
+// The cap of a pixel's value, applied after counting: max_count in count mode without
+// grey, else none (0).  value = min(count, cap) when cap > 0.
+FLOWPIC_HD inline uint32_t count_cap(const BinningOptions& o) {
+    return o.values == ValueMode::count && o.direction != Direction::grey ? o.max_count : 0;
+}
 
 // One IEEE double operation each, rounded to nearest.  On the device the _rn intrinsics
 // keep nvcc from contracting or reordering; on the host plain operators are exactly that.
@@ -77,14 +87,21 @@ FLOWPIC_HD inline int numpy_bin(double x, int n) {
     return b == n ? n - 1 : b;
 }
 
-// The pixel (row = size bin, col = time bin) of one packet; false when dropped.
+// The pixel (row = size bin, col = time bin) of one packet; false when dropped.  Both
+// row and col are computed either way (col is what a dropped size would have had).
 // Keep these operations and their order: they are what numpy computes.
-FLOWPIC_HD inline bool packet_pixel(const WindowPacket& p, const TimeAxis& a, int n, int& row, int& col) {
-    row = numpy_bin(div_rn(mul_rn(double(p.size), double(n)), double(kMtu)), n);
-    if (a.span == 0) {
-        col = 0;
+//   flowpic: size * N / 1500, (t - t0) / D * N with t, t0, D in microseconds
+//   tcbench: size / 1500 * N, ((t - t0) / 1e6) / (D / 1e6) * N: seconds, as tcbench
+//            divides time since first (s) by the 15 s window
+FLOWPIC_HD inline bool packet_pixel(const WindowPacket& p, const TimeAxis& a, int n, BinArith arith, int& row,
+                                    int& col) {
+    const double dt = double(int64_t(p.t_us) - a.t0);
+    if (arith == BinArith::tcbench) {
+        row = numpy_bin(mul_rn(div_rn(double(p.size), double(kMtu)), double(n)), n);
+        col = a.span == 0 ? 0 : numpy_bin(mul_rn(div_rn(div_rn(dt, 1e6), div_rn(double(a.span), 1e6)), double(n)), n);
     } else {
-        col = numpy_bin(mul_rn(div_rn(double(int64_t(p.t_us) - a.t0), double(a.span)), double(n)), n);
+        row = numpy_bin(div_rn(mul_rn(double(p.size), double(n)), double(kMtu)), n);
+        col = a.span == 0 ? 0 : numpy_bin(mul_rn(div_rn(dt, double(a.span)), double(n)), n);
     }
     return row >= 0 && col >= 0;
 }

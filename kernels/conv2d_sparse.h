@@ -20,7 +20,11 @@
 // layer needs no input gradient.
 //
 // For 'count' binning every packet is one entry of value 1, so packets_to_entries_ref
-// turns packet lists into entries with no sort and no merge (duplicates add up).
+// turns packet lists into entries with no sort and no merge (duplicates add up).  With a
+// cap (max_count) the entries stay one per packet, in place, and a packet past the first
+// max_count of its pixel gets value 0: the pixel then sums to min(count, max_count), the
+// capped image, and the sparse first layer keeps working on counts capped at 255 (the
+// tcbench protocol at 1500 x 1500, where a dense conv1 is what the sparse one avoids).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -55,8 +59,9 @@ void sparse_to_dense_ref(const Conv2dShape& sh, const SparsePixel* entries,
 // One entry per packet, in packet order, window after window: entries[offsets[b] + i] is
 // packet i of window b, offsets (batch + 1 values) the prefix sums of the counts.  A kept
 // packet gives {channel, row, col, 0, 1.0f} by packet_pixel() and packet_channel(); a
-// dropped one gives {0, 0, 0, 0, 0.0f}.  Densified (C = channels(opts), H = W =
-// opts.resolution) this is exactly bin_dense_ref's image.  Only opts.values == count with
+// dropped one gives {0, 0, 0, 0, 0.0f}; with count_cap(opts) > 0, a kept packet preceded
+// (in packet order) by max_count packets of its pixel gives value 0.  Densified
+// (C = channels(opts), H = W = opts.resolution) this is exactly bin_dense_ref's image.  Only opts.values == count with
 // direction none or channels is linear in the packets: binary or grey throws
 // std::invalid_argument; a bad resolution throws UsageError like validate(opts).
 void packets_to_entries_ref(const PacketListView* windows, size_t batch, const BinningOptions& opts,

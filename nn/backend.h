@@ -97,7 +97,8 @@ public:
     virtual void softmax_forward(const float* logits, int n, int k, float* probs) = 0;
 };
 
-// Count binning without grey is linear in the packets: a packet is an entry of value 1.
+// Count binning without grey is linear in the packets: a packet is an entry of value 1
+// (with a count cap, 0 once its pixel has had max_count packets before it).
 inline bool sparse_binning_ok(const BinningOptions& b) {
     return b.values == ValueMode::count && b.direction != Direction::grey;
 }

@@ -474,11 +474,13 @@ Outputs run_sparse_bwd_weight(Backend& be, const OpCase& c, bool) {
     return o;
 }
 
-// ---- binning: bin_dense {resolution, windows} in every mode, packet_entries {resolution,
-// windows} in every linear mode, both exact.  windows 0: the edge windows (empty, span
-// D == 0, fixed dropping half, length 0, one crowded pixel, times on every bin edge, one
-// packet at t = 0); 1: FlowPic-like random windows (hot sizes, sizes over 1500, times
-// past the end, ties).
+// ---- binning: bin_dense {resolution, windows, max_count, arith} in every mode,
+// packet_entries {resolution, windows, max_count, arith} in every linear mode, both exact.
+// windows 0: the edge windows (empty, span D == 0, fixed dropping half, length 0, one
+// crowded pixel, times on every bin edge, one packet at t = 0); 1: FlowPic-like random
+// windows (hot sizes, sizes over 1500, times past the end, ties).  max_count (default 0,
+// no cap) applies to every mode; a row with a cap checks that it bites (some count-mode
+// pixel over it before the cap).  arith 1: BinArith::tcbench.
 
 RandomWindows edge_windows() {
     RandomWindows ws;
@@ -529,16 +531,33 @@ RandomWindows binning_windows(long long which) {
     return random_windows(o);
 }
 
+BinningOptions with_row_options(BinningOptions o, const OpCase& c) {
+    o.max_count = uint32_t(c.at(2));
+    o.arith = c.at(3) ? BinArith::tcbench : BinArith::flowpic;
+    return o;
+}
+
 Outputs run_bin_dense(Backend& be, const OpCase& c, bool) {
     const RandomWindows ws = binning_windows(c.p[1]);
     const std::vector<PacketListView> views = ws.views();
     Outputs o;
-    for (const BinningOptions& opts : all_binning_modes(int(c.p[0]))) {
+    size_t over_cap = 0;  // count-mode pixels the cap lowered
+    for (BinningOptions opts : all_binning_modes(int(c.p[0]))) {
+        opts = with_row_options(opts, c);
         const size_t total = views.size() * image_size(opts);
         Tensor img = tensor_out(be, total);
         be.bin_dense(views.data(), views.size(), opts, img.data());
         o.f.push_back({format_options(opts), tensor_read(be, img, total)});
+        if (count_cap(opts)) {
+            BinningOptions uncapped = opts;
+            uncapped.max_count = 0;
+            Tensor full = tensor_out(be, total);
+            be.bin_dense(views.data(), views.size(), uncapped, full.data());
+            for (float v : tensor_read(be, full, total)) over_cap += v > float(opts.max_count);
+        }
     }
+    if (c.at(2)) BOOST_TEST(over_cap > 0u, c << ": the cap never bites");
+    o.scalars.push_back({"pixels over the cap", double(over_cap)});
     return o;
 }
 
@@ -546,9 +565,10 @@ Outputs run_packet_entries(Backend& be, const OpCase& c, bool) {
     const RandomWindows ws = binning_windows(c.p[1]);
     const std::vector<PacketListView> views = ws.views();
     Outputs o;
+    long long zeroed = 0;
     for (Normalize norm : {Normalize::span, Normalize::fixed})
         for (Direction dir : {Direction::none, Direction::channels}) {
-            const BinningOptions opts{int(c.p[0]), norm, ValueMode::count, dir};
+            const BinningOptions opts = with_row_options({int(c.p[0]), norm, ValueMode::count, dir}, c);
             const Backend::PacketEntries x = be.packet_entries(views.data(), views.size(), opts);
             const auto offsets = raw_read<uint32_t>(be, x.offsets, views.size() + 1);
             const auto entries = raw_read<SparsePixel>(be, x.entries, offsets.back());
@@ -556,7 +576,16 @@ Outputs run_packet_entries(Backend& be, const OpCase& c, bool) {
             std::memcpy(bytes.data(), entries.data(), entries.size() * sizeof(SparsePixel));
             std::memcpy(bytes.data() + entries.size() * sizeof(SparsePixel), offsets.data(), offsets.size() * 4);
             o.bytes.push_back({format_options(opts) + " entries and offsets", bytes});
+            for (const SparsePixel& e : entries) zeroed += e.value == 0.0f;
+            if (opts.max_count) {  // the same entries uncapped: the cap's zeros are the extra ones
+                BinningOptions uncapped = opts;
+                uncapped.max_count = 0;
+                const Backend::PacketEntries u = be.packet_entries(views.data(), views.size(), uncapped);
+                for (const SparsePixel& e : raw_read<SparsePixel>(be, u.entries, offsets.back())) zeroed -= e.value == 0.0f;
+            }
         }
+    if (c.at(2)) BOOST_TEST(zeroed > 0, c << ": the cap never bites");
+    o.scalars.push_back({"entries zeroed by the cap (all zero entries without one)", double(zeroed)});
     return o;
 }
 
@@ -614,6 +643,17 @@ std::vector<OpCase> op_cases() {
     for (long long res : {1, 7, 32, 300, 1500}) {
         add("packet_entries", {res, 0}, "edge windows");
         add("packet_entries", {res, 1}, "random windows");
+    }
+    // the tcbench rule: counts capped (255 bites in the crowded edge window, 3 in the hot
+    // random ones), its arithmetic (which differs from flowpic's on edges at 1500)
+    for (long long res : {1, 7, 32, 64, 1500}) {
+        add("bin_dense", {res, 0, 255}, "edge windows, max_count 255");
+        add("bin_dense", {res, 1, 3}, "random windows, max_count 3");
+        add("bin_dense", {res, 0, 255, 1}, "edge windows, tcbench");
+        add("bin_dense", {res, 1, 0, 1}, "random windows, tcbench arithmetic");
+        add("packet_entries", {res, 0, 255}, "edge windows, max_count 255");
+        add("packet_entries", {res, 1, 3}, "random windows, max_count 3");
+        add("packet_entries", {res, 1, 7, 1}, "random windows, tcbench, max_count 7");
     }
     // the sparse first layer
     for (const Conv2dCase& cs : conv2d_sparse_test_cases()) {

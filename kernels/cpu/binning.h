@@ -22,6 +22,18 @@
 //          script tests/make_binning_fixtures.py applies the same rule before numpy.
 // Sizes above 1500 map beyond N and are dropped (prep drops or clips them earlier).
 //
+// arith = tcbench (--bin-arith tcbench) computes the coordinates as tcbench's code (the
+// IMC'23 protocol, tests/tcbench_binning.py) does instead:
+//   size_norm = size / 1500 * N                      (divide first)
+//   ts_norm   = ((t - t0) / 1e6) / (D / 1e6) * N     (seconds: time since first / 15)
+// Same bins in exact arithmetic; the doubles differ on values at a bin edge: at N = 32 and
+// 64 never (for every size 0..1500 and every whole-microsecond time in [0, 15 s)), at
+// N = 1500 for 78 sizes (27 B: bin 26 against 27) and 145 of the 15 M times in 15 s.
+//
+// Cap (max_count > 0, --max-count; tcbench: 255, its images are uint8): in count mode
+// (direction none or channels) a pixel's value is min(count, max_count), the count
+// taken first; binary and grey values are not capped.
+//
 // Values: count = packets in the pixel (the authors); binary = 1 where any packet fell
 // (the seed).  Direction: none = one channel, direction ignored; grey = one channel,
 // 200 where a client->server (dir 1) packet fell, else 50 where only server->client
@@ -45,11 +57,14 @@ namespace flowpic {
 Normalize parse_normalize(const std::string& s);
 ValueMode parse_values(const std::string& s);
 Direction parse_direction(const std::string& s);
+BinArith parse_arith(const std::string& s);  // "flowpic" or "tcbench" (--bin-arith)
 int parse_resolution(const std::string& s);
 const char* to_string(Normalize n);
 const char* to_string(ValueMode v);
 const char* to_string(Direction d);
-// "resolution=64 normalize=span values=count direction=none" (logs, model metadata).
+const char* to_string(BinArith a);
+// "resolution=64 normalize=span values=count direction=none" (logs, model metadata), then
+// " max_count=255" and " arith=tcbench" when they are set.
 std::string format_options(const BinningOptions& opts);
 void validate(const BinningOptions& opts);  // UsageError if resolution is out of range
 
@@ -64,7 +79,7 @@ inline size_t image_size(const BinningOptions& opts) {
 // ---- dense: out is [batch][C][N][N], row-major, zeroed here -------------------------
 void bin_dense_ref(const PacketListView* windows, size_t batch, const BinningOptions& opts,
                    float* out);
-// Same image as uint16 for export; counts saturate at 65535.
+// Same image as uint16 for export; counts saturate at 65535 (then the cap applies).
 void bin_dense_u16_ref(const PacketListView* windows, size_t batch, const BinningOptions& opts,
                        uint16_t* out);
 

@@ -26,16 +26,20 @@ constexpr float kGreyDown = 50.0f;
 
 // packet_pixel's column for one packet time.  (t - t0) is formed in double instead of
 // int64: both are integers below 2^32, so the subtraction is exact and the value is the
-// one packet_pixel divides; the division and multiplication are the reference's own.
+// one packet_pixel divides; the divisions and multiplication are the reference's own
+// (tcbench: the span in seconds is computed once, the same double packet_pixel divides by).
 struct ColumnRule {
     double t0, span, n;
     int ni;
     bool zero_span;  // D == 0: everything in column 0
-    ColumnRule(const TimeAxis& a, int resolution)
+    bool tcbench;
+    double span_s;
+    ColumnRule(const TimeAxis& a, int resolution, BinArith arith)
         : t0(double(a.t0)), span(double(a.span)), n(double(resolution)), ni(resolution),
-          zero_span(a.span == 0) {}
+          zero_span(a.span == 0), tcbench(arith == BinArith::tcbench), span_s(double(a.span) / 1e6) {}
     int operator()(uint32_t t) const {
-        return zero_span ? 0 : numpy_bin((double(t) - t0) / span * n, ni);
+        if (zero_span) return 0;
+        return numpy_bin(tcbench ? (double(t) - t0) / 1e6 / span_s * n : (double(t) - t0) / span * n, ni);
     }
 };
 
@@ -141,7 +145,7 @@ enum class Merge { count, binary, grey };
 // Returns the pixels written, or 0 when the pixels went down somewhere (possible only
 // when packet times were not sorted): then equal pixels need not be neighbours.
 template <Merge M>
-size_t merge_runs(const uint32_t* key, uint32_t kept, SparsePixel* out) {
+size_t merge_runs(const uint32_t* key, uint32_t kept, uint32_t cap, SparsePixel* out) {
     static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pixel header written as one 64-bit word");
     size_t at = ~size_t(0);  // the current pixel; wraps to 0 at the first key
     uint32_t prev = 0, run = 0, up = 0;
@@ -160,15 +164,17 @@ size_t merge_runs(const uint32_t* key, uint32_t kept, SparsePixel* out) {
             ++run;
             up |= key[k] & 1u;
         }
-        out[at].value = M == Merge::grey ? (up ? kGreyUp : kGreyDown) : M == Merge::binary ? 1.0f : float(run);
+        out[at].value = M == Merge::grey ? (up ? kGreyUp : kGreyDown) : M == Merge::binary ? 1.0f : float(std::min(run, cap));
     }
     return down ? 0 : at + 1;
 }
 
+// Count pixels are capped at count_cap (none: the largest uint32, never reached).
 size_t merge(const uint32_t* key, uint32_t kept, const BinningOptions& opts, SparsePixel* out) {
-    if (opts.direction == Direction::grey) return merge_runs<Merge::grey>(key, kept, out);
-    if (opts.values == ValueMode::binary) return merge_runs<Merge::binary>(key, kept, out);
-    return merge_runs<Merge::count>(key, kept, out);
+    if (opts.direction == Direction::grey) return merge_runs<Merge::grey>(key, kept, 0, out);
+    if (opts.values == ValueMode::binary) return merge_runs<Merge::binary>(key, kept, 0, out);
+    const uint32_t cap = count_cap(opts);
+    return merge_runs<Merge::count>(key, kept, cap ? cap : std::numeric_limits<uint32_t>::max(), out);
 }
 
 // Work worth waking threads for (an OpenMP region costs microseconds).
@@ -176,17 +182,18 @@ bool worth_parallel(size_t bytes_or_packets) { return bytes_or_packets >= (size_
 
 }  // namespace
 
-const int16_t* RowTable::get(int resolution) {
-    if (resolution != resolution_) {
+const int16_t* RowTable::get(int resolution, BinArith arith) {
+    if (resolution != resolution_ || arith != arith_) {
         rows_.resize(kMtu + 1);
         const TimeAxis any;  // the row does not depend on time
         for (int s = 0; s <= kMtu; ++s) {
             int row, col;
             WindowPacket p{0, uint16_t(s), 0, 0};
-            packet_pixel(p, any, resolution, row, col);
+            packet_pixel(p, any, resolution, arith, row, col);
             rows_[size_t(s)] = int16_t(row);
         }
         resolution_ = resolution;
+        arith_ = arith;
     }
     return rows_.data();
 }
@@ -197,7 +204,7 @@ void SparseBinner::bin(const PacketListView& w, const BinningOptions& opts,
     const uint32_t n = uint32_t(opts.resolution);
     const uint32_t buckets = uint32_t(channels(opts)) * n;  // (channel, row) pairs
     const uint32_t dropped = buckets;                        // one extra bucket, never emitted
-    const ColumnRule column(time_axis(w, opts.normalize), opts.resolution);
+    const ColumnRule column(time_axis(w, opts.normalize), opts.resolution, opts.arith);
     const bool by_channel = opts.direction == Direction::channels;
     if (bucket_.size() < w.count) {
         bucket_.resize(w.count);
@@ -208,10 +215,12 @@ void SparseBinner::bin(const PacketListView& w, const BinningOptions& opts,
     // Pass 1: every packet's bucket and pixel key (independent per packet).
     uint32_t done = 0;
 #if defined(__AVX2__)
-    if (!column.zero_span && use_avx2())  // FLOWPIC_CPU=scalar keeps to the scalar pass
+    // FLOWPIC_CPU=scalar keeps to the scalar pass; the AVX2 pass's shortcuts are proven
+    // for the flowpic arithmetic only, so tcbench's takes the scalar pass too.
+    if (!column.zero_span && opts.arith == BinArith::flowpic && use_avx2())
         done = classify_avx2(w.packets, w.count, column, n, by_channel, dropped, bucket_.data(), key_.data());
 #endif
-    classify_scalar(w.packets + done, w.count - done, column, rows_.get(opts.resolution), n, by_channel,
+    classify_scalar(w.packets + done, w.count - done, column, rows_.get(opts.resolution, opts.arith), n, by_channel,
                     dropped, bucket_.data() + done, key_.data() + done);
 
     // Pass 2: counting sort by bucket.  starts[b + 1] counts, then prefix sums; the
@@ -292,10 +301,13 @@ void DenseBinner::bin_batch(const PacketListView* windows, size_t batch, const B
                             T* out) {
     validate(opts);
     const size_t stride = image_size(opts), n = size_t(opts.resolution);
-    const int16_t* rows = rows_.get(opts.resolution);
+    const int16_t* rows = rows_.get(opts.resolution, opts.arith);
     const bool grey = opts.direction == Direction::grey;
     const bool binary = opts.values == ValueMode::binary;
     const bool by_channel = opts.direction == Direction::channels;
+    // Counting up to the cap is min(count, cap): increments stop there.
+    const uint32_t cap = count_cap(opts);
+    const T limit = cap && double(cap) < double(std::numeric_limits<T>::max()) ? T(cap) : std::numeric_limits<T>::max();
     const long long count = (long long)batch;
     // Zeroing is most of the time at large N (9 MB per 1500^2 float image).  One memset
     // over the whole batch (or one per thread, in contiguous chunks): for large blocks
@@ -313,7 +325,7 @@ void DenseBinner::bin_batch(const PacketListView* windows, size_t batch, const B
     for (long long b = 0; b < count; ++b) {
         T* img = out + stride * size_t(b);
         const PacketListView& w = windows[b];
-        const ColumnRule column(time_axis(w, opts.normalize), opts.resolution);
+        const ColumnRule column(time_axis(w, opts.normalize), opts.resolution, opts.arith);
         for (uint32_t i = 0; i < w.count; ++i) {
             const WindowPacket& p = w.packets[i];
             const int row = row_of(rows, p.size);
@@ -326,7 +338,7 @@ void DenseBinner::bin_batch(const PacketListView* windows, size_t batch, const B
                 if (px < v) px = v;
             } else if (binary) {
                 px = T(1);
-            } else if (px < std::numeric_limits<T>::max()) {  // saturates uint16; never for float
+            } else if (px < limit) {  // the cap; saturates uint16; never reached for float without a cap
                 px += T(1);
             }
         }

@@ -27,10 +27,11 @@ namespace flowpic {
 // Sizes above 1500 always fall beyond the last edge (dropped), so they need no entry.
 class RowTable {
 public:
-    const int16_t* get(int resolution);  // rows[size] or -1; rebuilt when N changes
+    const int16_t* get(int resolution, BinArith arith);  // rows[size] or -1; rebuilt when N or arith changes
 
 private:
     int resolution_ = 0;
+    BinArith arith_ = BinArith::flowpic;
     std::vector<int16_t> rows_;
 };
 

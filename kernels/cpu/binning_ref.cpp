@@ -27,7 +27,7 @@ constexpr float kGreyDown = 50.0f;   // only server->client packets fell here
 bool packet_index(const WindowPacket& p, const TimeAxis& axis, const BinningOptions& opts,
                   size_t& index) {
     int row, col;
-    if (!packet_pixel(p, axis, opts.resolution, row, col)) return false;
+    if (!packet_pixel(p, axis, opts.resolution, opts.arith, row, col)) return false;
     size_t n = size_t(opts.resolution);
     index = (size_t(packet_channel(p, opts.direction)) * n + size_t(row)) * n + size_t(col);
     return true;
@@ -50,6 +50,10 @@ void bin_one_dense(const PacketListView& w, const BinningOptions& opts, T* img) 
             img[k] += T(1);
         }
     }
+    // The cap, after counting, as numpy.clip(h, 0, max_count) does it.
+    if (const uint32_t cap = count_cap(opts))
+        for (size_t k = 0, n = image_size(opts); k < n; ++k)
+            if (img[k] > T(cap)) img[k] = T(cap);
 }
 
 template <typename T>
@@ -82,6 +86,12 @@ Direction parse_direction(const std::string& s) {
     bad_flag("direction", s, "none, grey or channels");
 }
 
+BinArith parse_arith(const std::string& s) {
+    if (s == "flowpic") return BinArith::flowpic;
+    if (s == "tcbench") return BinArith::tcbench;
+    bad_flag("bin-arith", s, "flowpic or tcbench");
+}
+
 int parse_resolution(const std::string& s) {
     // Digits only: strtol would accept " 64", "+64" and "64abc".
     if (s.empty() || s.size() > 4 || s.find_first_not_of("0123456789") != std::string::npos)
@@ -93,6 +103,7 @@ int parse_resolution(const std::string& s) {
 
 const char* to_string(Normalize n) { return n == Normalize::span ? "span" : "fixed"; }
 const char* to_string(ValueMode v) { return v == ValueMode::count ? "count" : "binary"; }
+const char* to_string(BinArith a) { return a == BinArith::flowpic ? "flowpic" : "tcbench"; }
 const char* to_string(Direction d) {
     return d == Direction::none ? "none" : d == Direction::grey ? "grey" : "channels";
 }
@@ -100,7 +111,8 @@ const char* to_string(Direction d) {
 std::string format_options(const BinningOptions& o) {
     return "resolution=" + std::to_string(o.resolution) + " normalize=" + to_string(o.normalize) +
            " values=" + to_string(o.values) + " direction=" + to_string(o.direction) +
-           (o.max_count ? " max_count=" + std::to_string(o.max_count) : std::string());
+           (o.max_count ? " max_count=" + std::to_string(o.max_count) : std::string()) +
+           (o.arith != BinArith::flowpic ? std::string(" arith=") + to_string(o.arith) : std::string());
 }
 
 void validate(const BinningOptions& opts) {
@@ -146,6 +158,8 @@ void bin_sparse_ref(const PacketListView& w, const BinningOptions& opts,
             value = (keys[j - 1] & 1u) ? kGreyUp : kGreyDown;
         else if (opts.values == ValueMode::binary)
             value = 1.0f;
+        else if (const uint32_t cap = count_cap(opts); cap && j - i > cap)
+            value = float(cap);
         else
             value = float(j - i);
         out.push_back(SparsePixel{uint16_t(pixel / (n * n)), uint16_t(pixel / n % n),

@@ -132,16 +132,38 @@ void packets_to_entries_ref(const PacketListView* windows, size_t batch, const B
     entries.reserve(total);
     offsets.assign(1, 0);
     const int n = opts.resolution;
+    const uint32_t cap = count_cap(opts);
+    // With a cap: the packets so far per pixel of the window, in a table of every pixel
+    // kept per thread (all zeros between windows: each window's own entries reset it,
+    // also when push_back throws), so a capped batch costs what an uncapped one does.
+    thread_local std::vector<uint32_t> seen;
+    if (cap && seen.size() < image_size(opts)) seen.assign(image_size(opts), 0);
+    const auto index = [n](uint32_t ch, uint32_t row, uint32_t col) {
+        return (size_t(ch) * size_t(n) + row) * size_t(n) + col;
+    };
     for (size_t b = 0; b < batch; ++b) {
         const PacketListView& w = windows[b];
         const TimeAxis axis = time_axis(w, opts.normalize);
+        struct Reset {  // zeroes the table entries this window counted
+            std::vector<SparsePixel>& entries;
+            size_t first;
+            bool on;
+            decltype(index)& at;
+            ~Reset() {
+                if (on)
+                    for (size_t e = first; e < entries.size(); ++e)
+                        seen[at(entries[e].channel, entries[e].row, entries[e].col)] = 0;
+            }
+        } reset{entries, entries.size(), cap != 0, index};
         for (uint32_t i = 0; i < w.count; ++i) {
             int row, col;
-            if (packet_pixel(w.packets[i], axis, n, row, col))
-                entries.push_back(SparsePixel{uint16_t(packet_channel(w.packets[i], opts.direction)), uint16_t(row),
-                                              uint16_t(col), 0, 1.0f});
-            else
+            if (packet_pixel(w.packets[i], axis, n, opts.arith, row, col)) {
+                const int ch = packet_channel(w.packets[i], opts.direction);
+                const bool over = cap && ++seen[index(uint32_t(ch), uint32_t(row), uint32_t(col))] > cap;
+                entries.push_back(SparsePixel{uint16_t(ch), uint16_t(row), uint16_t(col), 0, over ? 0.0f : 1.0f});
+            } else {
                 entries.push_back(SparsePixel{0, 0, 0, 0, 0.0f});
+            }
         }
         offsets.push_back(uint32_t(entries.size()));
     }

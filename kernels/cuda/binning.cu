@@ -3,7 +3,9 @@
 // of kernels/binning.h; kernels/cpu/binning.h is the contract, bin_dense_ref the oracle.  One thread per packet: count mode adds
 // with atomicAdd (every add is +1.0f, so the order does not change the float result),
 // binary stores 1, grey takes an atomicMax on the float's bits (50 and 200 are positive,
-// and positive floats order like their bit patterns), so no mode has a race.
+// and positive floats order like their bit patterns), so no mode has a race.  The count
+// cap (max_count) is a second pass over the images, min(v, cap), after every add: the
+// reference's order (count, then cap).
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -23,7 +25,7 @@ constexpr int kBlock = 256;
 __global__ void bin_dense_kernel(const WindowPacket* packets, const uint32_t* offsets,
                                  const uint32_t* counts, const uint32_t* length_us,
                                  unsigned batch, int n, int normalize_fixed, int binary,
-                                 int direction, float* out) {
+                                 int direction, BinArith arith, float* out) {
     const unsigned b = blockIdx.y;
     if (b >= batch) return;
     const uint32_t count = counts[b];
@@ -36,7 +38,7 @@ __global__ void bin_dense_kernel(const WindowPacket* packets, const uint32_t* of
          i += gridDim.x * blockDim.x) {
         const WindowPacket p = w[i];
         int row, col;
-        if (!packet_pixel(p, axis, n, row, col)) continue;
+        if (!packet_pixel(p, axis, n, arith, row, col)) continue;
         const int ch = packet_channel(p, Direction(direction));
         float* px = img + size_t(ch) * plane + size_t(row) * size_t(n) + size_t(col);
         if (direction == int(Direction::grey)) {
@@ -50,12 +52,23 @@ __global__ void bin_dense_kernel(const WindowPacket* packets, const uint32_t* of
     }
 }
 
+// The cap after counting: every value above cap becomes cap.
+__global__ void cap_counts_kernel(float* img, size_t n, float cap) {
+    for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+        img[i] = fminf(img[i], cap);
+}
+
 // One thread per packet, windows along y as in bin_dense_kernel; the bin is
-// packet_pixel's (kernels/binning.h), the same code as on the host.
+// packet_pixel's (kernels/binning.h), the same code as on the host.  With a cap, a packet
+// whose pixel already had `cap` packets before it (in packet order) gives value 0, as in
+// packets_to_entries_ref; those packets all lie in the run of its column just before it
+// (times are sorted, and the column never decreases with time), so the count stops at
+// the first packet of another column.
 __global__ void packets_to_entries_kernel(const WindowPacket* __restrict__ packets,
                                           const uint32_t* __restrict__ offsets, const uint32_t* __restrict__ counts,
                                           const uint32_t* __restrict__ length_us, unsigned nb, int last_chunk, int n,
-                                          int normalize_fixed, int two_channels, SparsePixel* __restrict__ entries,
+                                          int normalize_fixed, int two_channels, BinArith arith, uint32_t cap,
+                                          SparsePixel* __restrict__ entries,
                                           uint32_t* __restrict__ entry_offsets) {
     const unsigned b = blockIdx.y;
     if (b >= nb) return;
@@ -70,11 +83,22 @@ __global__ void packets_to_entries_kernel(const WindowPacket* __restrict__ packe
         const WindowPacket p = w[i];
         int row, col;
         SparsePixel out{0, 0, 0, 0, 0.0f};  // dropped: contributes nothing
-        if (packet_pixel(p, axis, n, row, col)) {
-            out.channel = uint16_t(packet_channel(p, two_channels ? Direction::channels : Direction::none));
+        const Direction dir = two_channels ? Direction::channels : Direction::none;
+        if (packet_pixel(p, axis, n, arith, row, col)) {
+            out.channel = uint16_t(packet_channel(p, dir));
             out.row = uint16_t(row);
             out.col = uint16_t(col);
             out.value = 1.0f;
+            uint32_t before = 0;  // earlier packets of the same pixel, counted up to cap
+            for (uint32_t j = i; cap && j-- > 0;) {
+                int r, c;
+                const bool kept = packet_pixel(w[j], axis, n, arith, r, c);
+                if (c != col) break;
+                if (kept && r == row && packet_channel(w[j], dir) == int(out.channel) && ++before == cap) {
+                    out.value = 0.0f;
+                    break;
+                }
+            }
         }
         entries[size_t(first) + i] = out;
     }
@@ -124,7 +148,13 @@ void bin_dense_cuda(const WindowPacket* packets, const uint32_t* offsets, const 
         bin_dense_kernel<<<dim3(gx, nb), kBlock, 0, stream>>>(
             packets, offsets + b0, counts + b0, length_us + b0, nb, opts.resolution,
             opts.normalize == Normalize::fixed, opts.values == ValueMode::binary,
-            int(opts.direction), out + b0 * stride);
+            int(opts.direction), opts.arith, out + b0 * stride);
+        CUDA_CHECK_LAUNCH();
+    }
+    if (const uint32_t cap = count_cap(opts)) {
+        const size_t n = batch * stride;
+        const unsigned blocks = unsigned(std::min<size_t>((n + kBlock - 1) / kBlock, 4096));
+        cap_counts_kernel<<<blocks, kBlock, 0, stream>>>(out, n, float(cap));
         CUDA_CHECK_LAUNCH();
     }
 }
@@ -151,7 +181,8 @@ void packets_to_entries_cuda(const WindowPacket* packets, const uint32_t* offset
         const unsigned nb = unsigned(std::min<size_t>(batch - b0, 65535));
         packets_to_entries_kernel<<<dim3(gx, nb), kBlock, 0, stream>>>(
             packets, offsets + b0, counts + b0, length_us + b0, nb, b0 + nb == batch, opts.resolution,
-            opts.normalize == Normalize::fixed, opts.direction == Direction::channels, entries, entry_offsets + b0);
+            opts.normalize == Normalize::fixed, opts.direction == Direction::channels, opts.arith, count_cap(opts),
+            entries, entry_offsets + b0);
         CUDA_CHECK_LAUNCH();
     }
 }

@@ -27,8 +27,12 @@ namespace flowpic {
 // exclusive prefix sum of counts, so the entries are 1:1 with the packets: entries[j] is
 // the entry of packets[j] (total_packets of them) and entry_offsets (batch + 1 values) is
 // offsets followed by offsets[batch-1] + counts[batch-1].  Same double-precision bin rule
-// as bin_dense_cuda, so densified it is bin_dense_ref's image exactly.  Throws like the
-// reference: std::invalid_argument for binary or grey, UsageError for a bad resolution.
+// as bin_dense_cuda, so densified it is bin_dense_ref's image exactly.  With a cap, the
+// value of a packet is the reference's (0 once max_count earlier packets of the window
+// share its pixel): each thread counts back through the packets of its own column, which
+// are contiguous because packets are sorted by time (PacketListView's contract).  Throws
+// like the reference: std::invalid_argument for binary or grey, UsageError for a bad
+// resolution.
 void packets_to_entries_cuda(const WindowPacket* packets, const uint32_t* offsets, const uint32_t* counts,
                              const uint32_t* length_us, size_t batch, size_t total_packets,
                              const BinningOptions& opts, SparsePixel* entries, uint32_t* entry_offsets,
