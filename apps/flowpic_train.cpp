@@ -55,7 +55,7 @@ const char* kFooter =
 
 // The preset's values, each applied only where its flag is not given (CLI11's count()).
 const char* kTcbenchPreset =
-    "--arch lenet --resolution 32 --normalize fixed --direction none --values count --max-count 255 "
+    "--arch lenet --resolution 32 --normalize fixed --direction none --values count --max-count 255 --bin-arith tcbench "
     "--lr 0.01 --batch 32 --epochs 50 --early-stop 5 --early-stop-delta 0.001 --best-by loss --augment-val";
 
 }  // namespace
@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
             if (!given("--direction")) binning.direction = "none";
             if (!given("--values")) binning.values = "count";
             if (!given("--max-count")) binning.max_count = 255;
+            if (!given("--bin-arith")) binning.arith = "tcbench";
             if (!given("--lr")) cfg.adam.lr = 0.01;
             if (!given("--batch")) cfg.batch = 32;
             if (!given("--epochs")) cfg.epochs = 50;

@@ -74,6 +74,7 @@ BOOST_AUTO_TEST_CASE(tcbench_preset_values_reach_the_model_and_flags_win) {
     BOOST_TEST(b["values"] == "count");
     BOOST_TEST(b["direction"] == "none");
     BOOST_TEST(b["max_count"] == 255);
+    BOOST_TEST(b["arith"] == "tcbench");
     BOOST_TEST(read_safetensors(d.path + "/m.safetensors").metadata.at("arch") == "lenet");
 
     // Every preset value yields to its own flag.
