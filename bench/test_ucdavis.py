@@ -262,6 +262,21 @@ class Nets(unittest.TestCase):
         self.assertEqual(n, (6 * 25 + 6) + (16 * 6 * 25 + 16) + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 5 + 5))
 
 
+    def test_init(self):
+        torch.manual_seed(4)
+        for how in ("kaiming", "glorot"):
+            net, _ = ut.make_net(32, 5, "lenet")
+            ut.init_weights(net, how)
+            w = net.fc1.weight  # 120 x 400
+            bound = math.sqrt(6 / 400) if how == "kaiming" else math.sqrt(6 / 520)
+            self.assertLessEqual(float(w.abs().max()), bound)
+            self.assertGreater(float(w.abs().max()), 0.95 * bound)
+            for m in (net.conv1, net.conv2, net.fc1, net.fc2, net.fc3):
+                self.assertEqual(float(m.bias.abs().max()), 0.0)
+        net, _ = ut.make_net(32, 5, "lenet")
+        self.assertGreater(float(ut.init_weights(net, "torch").fc1.bias.abs().max()), 0.0)  # torch's defaults kept
+
+
 class Table(unittest.TestCase):
     def test_t_interval(self):
         m, h, n = table.mean_ci([0.95, 0.96, 0.97, 0.98, 0.99])

@@ -37,8 +37,10 @@ What it does, per the README:
   them to the window's packets only.  Validation is not augmented (--augment-val does).
 
 Where this net and its training differ from flowpic-train --preset tcbench (stated, not
-hidden): weights start from torch's default initialisation (kaiming-uniform, a = sqrt(5);
-flowpic: glorot-uniform, zero biases); the images reach the net as counts / 255 (torch's
+hidden): weights start kaiming-uniform for ReLU with zero biases (--init kaiming, the
+choice of tcbench's code; the README does not say; flowpic: glorot-uniform, zero biases,
+--init glorot here; torch's own defaults, --init torch, let one of three seeds of a
+change-RTT run on split 0 collapse to one class at lr 0.01); the images reach the net as counts / 255 (torch's
 ToTensor convention on a uint8 image, as tcbench loads them; --input-scale 1 feeds the raw
 counts as flowpic does); dropout is element-wise after conv2 as in flowpic (tcbench's
 Dropout2d drops whole channels); random streams differ (equal in distribution only).
@@ -315,6 +317,23 @@ def make_net(resolution, classes, arch):
     return (LeNet() if arch == "lenet" else FlowPicNet()), arch
 
 
+def init_weights(net, how):
+    """torch: leave torch's defaults (kaiming-uniform a = sqrt(5), uniform biases);
+    kaiming: kaiming-uniform for ReLU (gain sqrt 2), zero biases (tcbench's choice);
+    glorot: glorot-uniform, zero biases (flowpic-train's)."""
+    import torch.nn as nn
+    if how == "torch":
+        return net
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            if how == "kaiming":
+                nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
+            else:
+                nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return net
+
+
 # ---------------------------------------------------------------- metrics
 def metrics(y_true, y_pred, k):
     """accuracy, macro-F1 (mean over the classes with test samples), per-class precision /
@@ -414,6 +433,9 @@ def main():
                     "(default 1/255: ToTensor on a uint8 image; 1 = raw counts, as flowpic)")
     ap.add_argument("--arch", choices=["auto", "lenet", "flowpic"], default="auto",
                     help="auto: lenet at 32 and 64, flowpic (the authors' net) otherwise")
+    ap.add_argument("--init", choices=["torch", "kaiming", "glorot"], default="kaiming",
+                    help="weights: torch's defaults, kaiming-uniform (ReLU gain) with zero biases, or glorot-uniform "
+                    "with zero biases (flowpic's)")
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--epochs", type=int, default=50, help="at most this many epochs")
@@ -548,14 +570,17 @@ def run(args):
         "tool": "pytorch", "script": "bench/ucdavis_torch.py", "torch": torch.__version__, "numpy": np.__version__,
         "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "classes": classes,
         "settings": {"window_s": args.window, "max_count": args.max_count, "input_scale": args.input_scale,
-                     "arch": args.arch, "lr": args.lr, "batch": args.batch, "epochs": args.epochs,
+                     "arch": args.arch, "init": args.init, "lr": args.lr, "batch": args.batch, "epochs": args.epochs,
                      "patience": args.patience, "min_delta": args.min_delta, "augment_copies": args.augment_copies,
                      "augment_on": args.augment_on, "augment_val": args.augment_val, "rtt_range": args.rtt_range,
                      "shift_range": args.shift_range, "loss_width_s": args.loss_width,
                      "rotate_degrees": args.rotate_degrees, "jitter_brightness": args.jitter_brightness,
                      "jitter_contrast": args.jitter_contrast, "grid": [[r, a] for r, a in grid], "seeds": args.seeds},
         "differences_from_flowpic": [
-            "weights: torch default init (kaiming-uniform a=sqrt(5), uniform biases); flowpic glorot-uniform, zero biases",
+            {"torch": "weights: torch's default init (kaiming-uniform a=sqrt(5), uniform biases); flowpic: glorot-uniform, "
+                      "zero biases",
+             "kaiming": "weights: kaiming-uniform (ReLU gain), zero biases (tcbench's); flowpic: glorot-uniform",
+             "glorot": "weights: glorot-uniform, zero biases (as flowpic)"}[args.init],
             "input: counts x %g (flowpic-train feeds the raw counts)" % args.input_scale,
             "Adam eps 1e-8 (torch default)",
             "packet augmentations on the %s%s" % (args.augment_on, " (the 15 s window is cut after them)"
@@ -603,6 +628,7 @@ def run(args):
                     augment_bin_s = time.perf_counter() - a0
 
                     net, arch = make_net(res, len(classes), args.arch)
+                    init_weights(net, args.init)
                     t1 = time.perf_counter()
                     best_epoch, epochs, best_loss = train(net, xtr, torch.from_numpy(ytr), xva,
                                                           torch.from_numpy(yva), args, seed)
