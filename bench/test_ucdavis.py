@@ -343,5 +343,70 @@ class EndToEnd(unittest.TestCase):
             self.assertEqual(len(r.stderr.strip().splitlines()), 1)
 
 
+STUB_PREP = r"""#!/usr/bin/env bash
+# flowpic-prep stand-in: --help lists the campaign's flags; DIR -o OUT ... --split-index K writes
+# a numpy-drawn manifest (10 flows per class) as "the dataset"; --stats OUT --captures prints it.
+if [ "$1" = --help ]; then echo "--first --clip-sizes --split-per-class --split-index --captures"; exit 0; fi
+if [ "$1" = --stats ]; then cat "$2"; exit 0; fi
+dir=$1; shift; out=; k=
+while [ $# -gt 0 ]; do case $1 in -o) out=$2; shift;; --split-index) k=$2; shift;; esac; shift; done
+exec /usr/bin/python3 "$UT_SCRIPT" --data-dir "$dir" --draw-manifest "$out" --per-class 10 --split-index "$k" --seed 1
+"""
+STUB_TRAIN = r"""#!/usr/bin/env bash
+if [ "$1" = --help ]; then echo "--preset --augment --augment-copies"; exit 0; fi
+while [ $# -gt 0 ]; do case $1 in -o) : > "$2"; shift;; esac; echo "$1" >> "$UT_LOG"; shift; done
+echo '{"model": "m", "best_epoch": 3, "epochs": 8, "stopped_early": true}'
+"""
+STUB_INFER = r"""#!/usr/bin/env bash
+if [ "$1" = --help ]; then echo "--eval"; exit 0; fi
+echo '{"accuracy": 0.9, "macro_f1": 0.8, "windows": 50, "classes": ["Google Doc", "Google Drive", "Google Music", "Google Search", "Youtube"], "confusion": [[9,1,0,0,0],[0,10,0,0,0],[0,0,10,0,0],[0,0,0,10,0],[0,0,0,4,6]]}'
+"""
+
+
+class BenchScript(unittest.TestCase):
+    def test_quick_campaign_with_stand_in_tools(self):
+        """bench_ucdavis.sh's plumbing: the flowpic side's flags, its JSON lines, the PyTorch side
+        on the same manifests, the aggregation (flowpic's figures here are the stand-ins')."""
+        with tempfile.TemporaryDirectory() as d:
+            data = os.path.join(d, "data")
+            rng = np.random.default_rng(2)
+            for ci, c in enumerate(("Google Doc", "Google Drive", "Google Music", "Google Search", "Youtube")):
+                os.makedirs(os.path.join(data, c))
+                for k in range(20):
+                    t = np.sort(rng.uniform(0, 3 * (ci + 1), 500))
+                    t[0] = 0.0
+                    sz = rng.integers(ci * 250 + 50, ci * 250 + 150, 500)
+                    with open(os.path.join(data, c, "f%d.txt" % k), "w") as f:
+                        f.writelines("1\t%.6f\t%d\t1\n" % (ti, si) for ti, si in zip(t, sz))
+            bin_dir = os.path.join(d, "bin")
+            os.makedirs(bin_dir)
+            for name, text in (("flowpic-prep", STUB_PREP), ("flowpic-train", STUB_TRAIN), ("flowpic-infer", STUB_INFER)):
+                with open(os.path.join(bin_dir, name), "w") as f:
+                    f.write(text)
+                os.chmod(os.path.join(bin_dir, name), 0o755)
+            out = os.path.join(d, "out")
+            env = dict(os.environ, CAMPAIGN="quick", UCDAVIS_DIR=data, UCDAVIS_OUT=out, UCDAVIS_ARCHIVES=d,
+                       UT_SCRIPT=os.path.join(HERE, "ucdavis_torch.py"), UT_LOG=os.path.join(d, "train-args.txt"))
+            r = subprocess.run(["bash", os.path.join(HERE, "bench_ucdavis.sh"), bin_dir], env=env,
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(out, "results.json")) as f:
+                res = json.load(f)
+            self.assertEqual(res["flowpic"]["runs"], 2)
+            self.assertEqual(res["pytorch"]["runs"], 2)
+            self.assertTrue(res["same_runs"])
+            self.assertGreater(res["speed_ratio"], 0)
+            rows = {(x["resolution"], x["augment"]): x for x in res["rows"]}
+            self.assertEqual(sorted(rows), [(32, "changertt"), (32, "none")])
+            self.assertAlmostEqual(rows[(32, "none")]["flowpic"]["accuracy_mean"], 0.9)
+            self.assertEqual(rows[(32, "none")]["pytorch"]["runs"], 1)
+            with open(os.path.join(d, "train-args.txt")) as f:
+                targs = f.read().split()
+            for flag in ("--preset", "tcbench", "--augment", "changertt", "--augment-copies", "10"):
+                self.assertIn(flag, targs)
+            self.assertIn("| none | 32×32 |  | 90.00 (n=1) |", r.stdout)  # no README here: no published mean
+            self.assertIn("Campaign speed ratio", r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
