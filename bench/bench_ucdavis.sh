@@ -28,7 +28,8 @@
 # (number of training seeds, 1..SEEDS; default 3), UCDAVIS_SPLITS (default "0 1 2 3 4"),
 # UCDAVIS_SPLIT_SEED (seed of the few-shot draws, default 1), UCDAVIS_1500 (0),
 # UCDAVIS_THREADS (threads of both tools, default 2), UCDAVIS_TORCH (1; 0 skips PyTorch),
-# UCDAVIS_FLOWPIC (1; 0 skips flowpic).
+# UCDAVIS_FLOWPIC (1; 0 skips flowpic).  bench/UCDAVIS.md has the details; tests:
+# /usr/bin/python3 -m unittest bench/test_ucdavis.py
 set -euo pipefail
 
 BIN=${1:?usage: bench_ucdavis.sh BIN_DIR}
