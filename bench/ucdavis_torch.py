@@ -485,6 +485,8 @@ def run(args):
     if not args.manifest:
         raise InputError("give --manifest (one per split) or --draw-manifest")
     grid = parse_grid(args.grid or ["32:none"])
+    if args.augment_copies < 1 or args.batch < 1 or args.epochs < 1 or args.threads < 1:
+        raise InputError("--augment-copies, --batch, --epochs and --threads must be at least 1")
     split_ids = args.split_ids or list(range(len(args.manifest)))
     if len(split_ids) != len(args.manifest):
         raise InputError("--split-ids: %d ids for %d manifests" % (len(split_ids), len(args.manifest)))
@@ -537,7 +539,7 @@ def run(args):
         per flow copies-1 augmented ones, each drawn afresh."""
         own = np.stack([images[res][f] for f in file_list]) if file_list else np.zeros((0, res, res), np.uint8)
         y = np.asarray(labels, dtype=np.int64)
-        if aug == "none" or not file_list:
+        if aug == "none" or not file_list or args.augment_copies == 1:
             return tensor(own), y
         extra = []
         for f in file_list:
