@@ -184,7 +184,7 @@ if [ "${UCDAVIS_TORCH:-1}" = 1 ]; then
     log "PyTorch reference: bench/ucdavis_torch.py on the same manifests (${GRID[*]}; seeds $SEED_LIST; $THREADS thread(s))"
     # shellcheck disable=SC2086
     $PY "$HERE/ucdavis_torch.py" --data-dir "$DATA" "${MANIFESTS[@]}" --split-ids $SPLITS "${GRID_ARGS[@]}" \
-        --seeds $SEED_LIST --threads "$THREADS" --json "$TORCH_JSON" -q >&2
+        --seeds $SEED_LIST --threads "$THREADS" --augment-val --json "$TORCH_JSON" -q >&2   # the preset augments validation too (tcbench)
 fi
 
 NOTES=("Data: $DATA ($(date -u +%Y-%m-%d)); campaign $CAMPAIGN: splits $SPLITS (draw seed $SPLIT_SEED), seeds $SEED_LIST, grid ${GRID[*]}; $THREADS thread(s) per tool; load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores).")

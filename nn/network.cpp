@@ -150,12 +150,26 @@ const Tensor& Network::forward(Backend& be, const Tensor& x, const StepContext& 
 
 void Network::backward(Backend& be, const Tensor& x, const Tensor& dlogits) { backward_to(be, 0, &x, dlogits); }
 
+// conv1 from entries costs about a dense pixel's work per packet (K*K*C_out multiply-adds,
+// scattered); from images, a pixel's work per pixel plus the binning.  Entries pay when the
+// batch has fewer packets than pixels, with a margin for the scatter.
+constexpr uint64_t kEntryCost = 4;
+
+bool Network::uses_sparse_input(const PacketBatch& in) const {
+    if (!uses_sparse_input(in.binning)) return false;
+    if (input_path_ == InputPath::kSparse) return true;
+    uint64_t packets = 0;
+    for (size_t i = 0; i < in.n; ++i) packets += in.windows[i].count;
+    const uint64_t pixels = uint64_t(in.n) * uint64_t(spec_.resolution) * uint64_t(spec_.resolution);
+    return packets * kEntryCost < pixels;
+}
+
 const Tensor& Network::forward(Backend& be, const PacketBatch& in, const StepContext& ctx) {
     if (in.n == 0) throw std::invalid_argument("network: empty batch");
     if (in.binning.resolution != spec_.resolution || channels(in.binning) != spec_.channels)
         throw std::invalid_argument("network: binning " + format_options(in.binning) + " does not fit the net's " +
                                     shape_string(input_shape(1)) + " input");
-    if (uses_sparse_input(in.binning)) return forward(be, be.packet_entries(in.windows, in.n, in.binning), ctx);
+    if (uses_sparse_input(in)) return forward(be, be.packet_entries(in.windows, in.n, in.binning), ctx);
     dense_in_.place(be.memory());
     dense_in_.reshape(input_shape(in.n));
     be.bin_dense(in.windows, in.n, in.binning, dense_in_.data());

@@ -69,8 +69,13 @@ public:
     void backward(Backend& be, const PacketBatch& in, const Tensor& dlogits);
     // Entries already in the backend's memory (the CUDA graph's own buffers).
     const Tensor& forward(Backend& be, const Backend::PacketEntries& x, const StepContext& ctx);
-    void set_sparse_input(bool on) { sparse_input_ = on; }
-    bool uses_sparse_input(const BinningOptions& b) const { return sparse_input_ && sparse_binning_ok(b); }
+    // Forces conv1's input path (true: entries whenever the binning allows; false: dense
+    // images).  By default the net picks per batch: entries when the batch has few
+    // packets for its pixels (sparse_pays), dense images when the images are small and
+    // crowded (mini-FlowPic's 32x32 with thousands of packets a window).
+    void set_sparse_input(bool on) { input_path_ = on ? InputPath::kSparse : InputPath::kDense; }
+    bool uses_sparse_input(const BinningOptions& b) const { return input_path_ != InputPath::kDense && sparse_binning_ok(b); }
+    bool uses_sparse_input(const PacketBatch& in) const;
 
     std::vector<Param> params();  // in PyTorch order: conv1.weight, conv1.bias, ...
     size_t parameter_count();
@@ -82,7 +87,8 @@ private:
     std::vector<Tensor> acts_;  // acts_[i] = output of layer i
     Tensor grad_a_, grad_b_;    // ping-pong gradient buffers
     Memory memory_ = Memory::kHost;
-    bool sparse_input_ = true;
+    enum class InputPath { kAuto, kSparse, kDense };
+    InputPath input_path_ = InputPath::kAuto;
     bool last_was_sparse_ = false;
     Backend::PacketEntries sparse_in_;
     Tensor dense_in_;
