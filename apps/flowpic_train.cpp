@@ -35,6 +35,8 @@ const char* kFooter =
     "  flowpic-train --data iscx.fpd -o m.safetensors --device cuda         # our CUDA kernels on GPU 0\n"
     "  flowpic-train --data ucdavis.fpd -o m.safetensors --preset tcbench   # the IMC'23 protocol's training\n"
     "  flowpic-train --data ucdavis.fpd -o m.safetensors --preset tcbench --augment changertt\n"
+    "  flowpic-train --data ucdavis-first30.fpd -o m.safetensors --preset tcbench --time-axis 15 --augment changertt\n"
+    "      # prep --first 30 windows binned on [0, 15 s): the flow's later packets an augmentation pulls in\n"
     "  flowpic-train --data d.fpd -o m.safetensors --preset tcbench --augment rotate --augment-param degrees=5 --epochs 30\n"
     "\nDefaults follow the authors' Keras notebook: Adam (lr 1e-3, beta 0.9/0.999, eps 1e-7),\n"
     "batch 128, 40 epochs, glorot-uniform weights.  Same seed, data and threads give\n"

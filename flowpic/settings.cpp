@@ -14,6 +14,7 @@ json binning_object(const BinningOptions& b) {
               {"direction", to_string(b.direction)}};
     if (b.max_count) j["max_count"] = b.max_count;  // absent = no cap, as in files written before the cap existed
     if (b.arith != BinArith::flowpic) j["arith"] = to_string(b.arith);  // absent = flowpic, likewise
+    if (b.axis_us) j["axis_us"] = b.axis_us;  // absent = the window's length, likewise
     return j;
 }
 
@@ -25,6 +26,7 @@ BinningOptions binning_from(const json& j, BinningOptions b) {
     if (j.contains("direction")) b.direction = parse_direction(j.at("direction").get<std::string>());
     if (j.contains("max_count")) b.max_count = j.at("max_count").get<uint32_t>();
     if (j.contains("arith")) b.arith = parse_arith(j.at("arith").get<std::string>());
+    if (j.contains("axis_us")) b.axis_us = j.at("axis_us").get<uint32_t>();
     validate(b);
     return b;
 }

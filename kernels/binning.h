@@ -36,6 +36,12 @@ struct BinningOptions {
     // Applies to ValueMode::count only (binary is 1 anyway; grey has its own two values).
     uint32_t max_count = 0;
     BinArith arith = BinArith::flowpic;
+    // The time axis (--time-axis S, in us): with Normalize::fixed, [0, axis_us) is mapped
+    // onto the width and every packet at t >= axis_us is left out (tcbench's "time since
+    // first < S"), whatever the window's length.  0 = the window's length_us.  Lets a
+    // window prepared longer than the image (prep --first 30, image 15 s) keep the packets
+    // that an augmentation (change RTT alpha < 1, a negative shift) pulls into [0, S).
+    uint32_t axis_us = 0;
 };
 
 // The cap of a pixel's value, applied after counting: max_count in count mode without
@@ -59,6 +65,24 @@ FLOWPIC_HD inline double div_rn(double a, double b) {
 #else
     return a / b;
 #endif
+}
+
+// The window as binned: with axis_us > 0, its packets at t_us < axis_us (they are sorted
+// by time: a binary search) and length_us = axis_us; else the window itself.  Every
+// binning entry point (reference, AVX2, the CUDA packer) applies this first, so a packet
+// at exactly axis_us is out, unlike fixed normalisation's numpy edge rule at the window
+// end (t == length_us goes to the last column).
+FLOWPIC_HD inline PacketListView axis_view(PacketListView w, const BinningOptions& o) {
+    if (o.axis_us == 0) return w;
+    uint32_t lo = 0, hi = w.count;  // first packet with t_us >= axis_us
+    while (lo < hi) {
+        const uint32_t mid = lo + (hi - lo) / 2;
+        if (w.packets[mid].t_us < o.axis_us) lo = mid + 1;
+        else hi = mid;
+    }
+    w.count = lo;
+    w.length_us = o.axis_us;
+    return w;
 }
 
 // The per-window part of the rule: t0 and D from the options and the window.

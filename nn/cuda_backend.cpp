@@ -79,9 +79,11 @@ struct PackedLayout {
     }
 };
 
-// Writes windows into a block of `layout` (host); returns the total packets.
-size_t pack_into(uint8_t* block, const PackedLayout& L, const PacketListView* windows, size_t n) {
-    return pack_windows_into(windows, n, reinterpret_cast<uint32_t*>(block + L.offsets_at),
+// Writes windows (as binned: axis_view with opts) into a block of `layout` (host);
+// returns the total packets.
+size_t pack_into(uint8_t* block, const PackedLayout& L, const PacketListView* windows, size_t n,
+                 const BinningOptions& opts) {
+    return pack_windows_into(windows, n, opts, reinterpret_cast<uint32_t*>(block + L.offsets_at),
                              reinterpret_cast<uint32_t*>(block + L.counts_at),
                              reinterpret_cast<uint32_t*>(block + L.length_at),
                              reinterpret_cast<WindowPacket*>(block + L.packets_at));
@@ -117,14 +119,14 @@ public:
     void bin_dense(const PacketListView* windows, size_t n, const BinningOptions& opts, float* out) override {
         TraceRange r("bin_dense");
         if (n == 0) return;
-        const Uploaded u = upload(windows, n);
+        const Uploaded u = upload(windows, n, opts);
         bin_dense_cuda(u.packets, u.offsets, u.counts, u.length_us, n, u.total, opts, out, stream_);
         CUDA_CHECK(cudaEventRecord(u.consumed, stream_));
     }
     PacketEntries packet_entries(const PacketListView* windows, size_t n, const BinningOptions& opts) override {
         TraceRange r("packet_entries");
         if (n == 0) return {};
-        const Uploaded u = upload(windows, n);
+        const Uploaded u = upload(windows, n, opts);
         SparsePixel* entries = dev<SparsePixel>(entries_, std::max<size_t>(u.total, 1));
         uint32_t* offsets = dev<uint32_t>(entry_offsets_, n + 1);
         packets_to_entries_cuda(u.packets, u.offsets, u.counts, u.length_us, n, u.total, opts, entries, offsets, stream_);
@@ -264,16 +266,16 @@ private:
         cudaEvent_t copied = nullptr;    // copy_ finished reading `pinned`
         cudaEvent_t consumed = nullptr;  // stream_ finished reading `device`
     };
-    Uploaded upload(const PacketListView* windows, size_t n) {
-        size_t total = 0;
-        for (size_t b = 0; b < n; ++b) total += windows[b].count;
+    Uploaded upload(const PacketListView* windows, size_t n, const BinningOptions& opts) {
+        size_t total = 0;  // the packets on the time axis: what the packer writes
+        for (size_t b = 0; b < n; ++b) total += axis_view(windows[b], opts).count;
         if (total > 0xFFFFFFFFull) throw InputError("more than 2^32 packets in one batch");
         const PackedLayout L(n, total);
         Staging& st = staging_[next_staging_];
         next_staging_ ^= 1;
         CUDA_CHECK(cudaEventSynchronize(st.copied));  // its previous copy has left the pinned block
         st.pinned.reserve(L.bytes);
-        pack_into(st.pinned.get(), L, windows, n);
+        pack_into(st.pinned.get(), L, windows, n, opts);
         if (L.bytes > st.device.capacity()) CUDA_CHECK(cudaStreamSynchronize(stream_));  // growing: nothing may still read it
         uint8_t* d = dev<uint8_t>(st.device, L.bytes);
         CUDA_CHECK(cudaStreamWaitEvent(copy_, st.consumed, 0));  // the kernel that read it last is done
@@ -323,7 +325,7 @@ public:
     ~CudaGraphClassifier() override { release(); }
 
     void classify(const PacketListView* windows, size_t n, float* probs) override {
-        if (n != 1 || windows[0].count > capacity_) {
+        if (n != 1 || axis_view(windows[0], binning_).count > capacity_) {
             // A larger batch may grow (reallocate) the net's activations, which the graph
             // holds by address: capture again before the next replay.
             stale_ = true;
@@ -331,7 +333,7 @@ public:
         }
         if (stale_) capture();
         TraceRange r("classify_graph");
-        pack_into(pinned_in_.get(), layout_, windows, 1);
+        pack_into(pinned_in_.get(), layout_, windows, 1, binning_);
         CUDA_CHECK(cudaGraphLaunch(exec_, be_.stream()));
         CUDA_CHECK(cudaStreamSynchronize(be_.stream()));
         std::memcpy(probs, pinned_out_.get(), size_t(net_.spec().classes) * sizeof(float));

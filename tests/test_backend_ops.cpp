@@ -480,7 +480,9 @@ Outputs run_sparse_bwd_weight(Backend& be, const OpCase& c, bool) {
 // crowded pixel, times on every bin edge, one packet at t = 0); 1: FlowPic-like random
 // windows (hot sizes, sizes over 1500, times past the end, ties).  max_count (default 0,
 // no cap) applies to every mode; a row with a cap checks that it bites (some count-mode
-// pixel over it before the cap).  arith 1: BinArith::tcbench.
+// pixel over it before the cap).  arith 1: BinArith::tcbench.  axis 1: a time axis
+// (--time-axis) of 30 s, half the longest windows, fixed normalisation only, with one more
+// window holding packets at 30 s - 1 us, exactly 30 s and after (the row checks it bites).
 
 RandomWindows edge_windows() {
     RandomWindows ws;
@@ -514,7 +516,16 @@ RandomWindows edge_windows() {
     return ws;
 }
 
-RandomWindows binning_windows(long long which) {
+constexpr uint32_t kRowAxisUs = 30000000;
+
+RandomWindows binning_windows(long long which, bool axis = false) {
+    if (axis) {
+        RandomWindows ws = binning_windows(which);
+        ws.packets.push_back({{0, 40, 1, 0}, {kRowAxisUs - 1, 1500, 0, 0}, {kRowAxisUs, 700, 1, 0},
+                              {kRowAxisUs, 52, 0, 0}, {kRowAxisUs + 1, 40, 1, 0}, {59999999, 1500, 1, 0}});
+        ws.length_us.push_back(60000000);
+        return ws;
+    }
     if (which == 0) return edge_windows();
     RandomWindowOptions o;
     o.windows = 9;
@@ -534,15 +545,18 @@ RandomWindows binning_windows(long long which) {
 BinningOptions with_row_options(BinningOptions o, const OpCase& c) {
     o.max_count = uint32_t(c.at(2));
     o.arith = c.at(3) ? BinArith::tcbench : BinArith::flowpic;
+    o.axis_us = c.at(4) ? kRowAxisUs : 0;
     return o;
 }
 
 Outputs run_bin_dense(Backend& be, const OpCase& c, bool) {
-    const RandomWindows ws = binning_windows(c.p[1]);
+    const RandomWindows ws = binning_windows(c.p[1], c.at(4) != 0);
     const std::vector<PacketListView> views = ws.views();
     Outputs o;
     size_t over_cap = 0;  // count-mode pixels the cap lowered
+    double cut = 0;       // with an axis: the packets it left out of the count-mode images
     for (BinningOptions opts : all_binning_modes(int(c.p[0]))) {
+        if (c.at(4) && opts.normalize == Normalize::span) continue;  // an axis needs fixed
         opts = with_row_options(opts, c);
         const size_t total = views.size() * image_size(opts);
         Tensor img = tensor_out(be, total);
@@ -555,19 +569,32 @@ Outputs run_bin_dense(Backend& be, const OpCase& c, bool) {
             be.bin_dense(views.data(), views.size(), uncapped, full.data());
             for (float v : tensor_read(be, full, total)) over_cap += v > float(opts.max_count);
         }
+        if (opts.axis_us && opts.values == ValueMode::count && opts.direction == Direction::none && !opts.max_count) {
+            BinningOptions whole = opts;
+            whole.axis_us = 0;
+            Tensor full = tensor_out(be, total);
+            be.bin_dense(views.data(), views.size(), whole, full.data());
+            for (float v : tensor_read(be, full, total)) cut += v;
+            for (float v : o.f.back().second) cut -= v;
+        }
     }
     if (c.at(2)) BOOST_TEST(over_cap > 0u, c << ": the cap never bites");
+    if (c.at(4) && !c.at(2)) BOOST_TEST(cut > 0, c << ": the time axis leaves no packet out");
     o.scalars.push_back({"pixels over the cap", double(over_cap)});
+    o.scalars.push_back({"packets left out by the time axis", cut});
     return o;
 }
 
 Outputs run_packet_entries(Backend& be, const OpCase& c, bool) {
-    const RandomWindows ws = binning_windows(c.p[1]);
+    const RandomWindows ws = binning_windows(c.p[1], c.at(4) != 0);
     const std::vector<PacketListView> views = ws.views();
     Outputs o;
     long long zeroed = 0;
+    size_t all_packets = 0;
+    for (const PacketListView& v : views) all_packets += v.count;
     for (Normalize norm : {Normalize::span, Normalize::fixed})
         for (Direction dir : {Direction::none, Direction::channels}) {
+            if (c.at(4) && norm == Normalize::span) continue;  // an axis needs fixed
             const BinningOptions opts = with_row_options({int(c.p[0]), norm, ValueMode::count, dir}, c);
             const Backend::PacketEntries x = be.packet_entries(views.data(), views.size(), opts);
             const auto offsets = raw_read<uint32_t>(be, x.offsets, views.size() + 1);
@@ -576,6 +603,8 @@ Outputs run_packet_entries(Backend& be, const OpCase& c, bool) {
             std::memcpy(bytes.data(), entries.data(), entries.size() * sizeof(SparsePixel));
             std::memcpy(bytes.data() + entries.size() * sizeof(SparsePixel), offsets.data(), offsets.size() * 4);
             o.bytes.push_back({format_options(opts) + " entries and offsets", bytes});
+            // One entry per packet on the axis: fewer than the windows hold.
+            if (opts.axis_us) BOOST_TEST(offsets.back() < all_packets, c << ": the time axis leaves no packet out");
             for (const SparsePixel& e : entries) zeroed += e.value == 0.0f;
             if (opts.max_count) {  // the same entries uncapped: the cap's zeros are the extra ones
                 BinningOptions uncapped = opts;
@@ -654,6 +683,14 @@ std::vector<OpCase> op_cases() {
         add("packet_entries", {res, 0, 255}, "edge windows, max_count 255");
         add("packet_entries", {res, 1, 3}, "random windows, max_count 3");
         add("packet_entries", {res, 1, 7, 1}, "random windows, tcbench, max_count 7");
+    }
+    // a time axis shorter than the windows (--time-axis): packets at t >= S left out
+    for (long long res : {1, 32, 1500}) {
+        add("bin_dense", {res, 0, 0, 0, 1}, "edge windows, time axis 30 s");
+        add("bin_dense", {res, 1, 0, 1, 1}, "random windows, tcbench, time axis 30 s");
+        add("bin_dense", {res, 1, 3, 0, 1}, "random windows, max_count 3, time axis 30 s");
+        add("packet_entries", {res, 0, 0, 0, 1}, "edge windows, time axis 30 s");
+        add("packet_entries", {res, 1, 7, 1, 1}, "random windows, tcbench, max_count 7, time axis 30 s");
     }
     // the sparse first layer
     for (const Conv2dCase& cs : conv2d_sparse_test_cases()) {

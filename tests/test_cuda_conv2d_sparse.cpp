@@ -192,7 +192,7 @@ struct DevicePacked {
     DeviceBuffer<WindowPacket> packets;
     DeviceBuffer<uint32_t> offsets, counts, length_us;
     explicit DevicePacked(const std::vector<PacketListView>& views)
-        : pw(pack_windows(views.data(), views.size())),
+        : pw(pack_windows(views.data(), views.size(), BinningOptions{})),
           packets(to_device(pw.packets)),
           offsets(to_device(pw.offsets)),
           counts(to_device(pw.counts)),

@@ -17,6 +17,11 @@
 // 300, and numpy then says bin 299; so must every implementation.
 //   span:  t0 = the first packet's time, D = last - first (packets are sorted by time).
 //   fixed: t0 = 0 (the window start), D = length_us; packets after length_us are dropped.
+//   axis (axis_us > 0, --time-axis; fixed only, validate() refuses it with span): before
+//          anything else each window becomes axis_view(window) (kernels/binning.h): its
+//          packets at t_us < axis_us, length_us = axis_us.  So a packet at exactly
+//          axis_us is out (tcbench's "time since first < 15 s"), where without an axis
+//          t == length_us goes to the last column by numpy's edge rule.
 //   D == 0 (one packet, or all at the same time; or length_us == 0): every packet goes
 //          to column 0.  numpy would compute 0/0 = NaN and drop them all; the reference
 //          script tests/make_binning_fixtures.py applies the same rule before numpy.
@@ -66,7 +71,7 @@ const char* to_string(BinArith a);
 // "resolution=64 normalize=span values=count direction=none" (logs, model metadata), then
 // " max_count=255" and " arith=tcbench" when they are set.
 std::string format_options(const BinningOptions& opts);
-void validate(const BinningOptions& opts);  // UsageError if resolution is out of range
+void validate(const BinningOptions& opts);  // UsageError: resolution or max_count out of range, an axis with span
 
 inline int channels(const BinningOptions& opts) {
     return opts.direction == Direction::channels ? 2 : 1;

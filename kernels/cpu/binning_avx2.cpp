@@ -198,9 +198,10 @@ const int16_t* RowTable::get(int resolution, BinArith arith) {
     return rows_.data();
 }
 
-void SparseBinner::bin(const PacketListView& w, const BinningOptions& opts,
+void SparseBinner::bin(const PacketListView& window, const BinningOptions& opts,
                        std::vector<SparsePixel>& out) {
     validate(opts);
+    const PacketListView w = axis_view(window, opts);
     const uint32_t n = uint32_t(opts.resolution);
     const uint32_t buckets = uint32_t(channels(opts)) * n;  // (channel, row) pairs
     const uint32_t dropped = buckets;                        // one extra bucket, never emitted
@@ -324,7 +325,7 @@ void DenseBinner::bin_batch(const PacketListView* windows, size_t batch, const B
 #pragma omp parallel for schedule(static) if (parallel)
     for (long long b = 0; b < count; ++b) {
         T* img = out + stride * size_t(b);
-        const PacketListView& w = windows[b];
+        const PacketListView w = axis_view(windows[b], opts);
         const ColumnRule column(time_axis(w, opts.normalize), opts.resolution, opts.arith);
         for (uint32_t i = 0; i < w.count; ++i) {
             const WindowPacket& p = w.packets[i];

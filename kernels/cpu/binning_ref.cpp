@@ -35,7 +35,8 @@ bool packet_index(const WindowPacket& p, const TimeAxis& axis, const BinningOpti
 
 // One window into a zeroed image; T is float or uint16_t (saturating counts).
 template <typename T>
-void bin_one_dense(const PacketListView& w, const BinningOptions& opts, T* img) {
+void bin_one_dense(const PacketListView& window, const BinningOptions& opts, T* img) {
+    const PacketListView w = axis_view(window, opts);
     const TimeAxis axis = time_axis(w, opts.normalize);
     for (uint32_t i = 0; i < w.count; ++i) {
         const WindowPacket& p = w.packets[i];
@@ -112,7 +113,8 @@ std::string format_options(const BinningOptions& o) {
     return "resolution=" + std::to_string(o.resolution) + " normalize=" + to_string(o.normalize) +
            " values=" + to_string(o.values) + " direction=" + to_string(o.direction) +
            (o.max_count ? " max_count=" + std::to_string(o.max_count) : std::string()) +
-           (o.arith != BinArith::flowpic ? std::string(" arith=") + to_string(o.arith) : std::string());
+           (o.arith != BinArith::flowpic ? std::string(" arith=") + to_string(o.arith) : std::string()) +
+           (o.axis_us ? " axis_us=" + std::to_string(o.axis_us) : std::string());
 }
 
 void validate(const BinningOptions& opts) {
@@ -121,6 +123,9 @@ void validate(const BinningOptions& opts) {
                          " is out of range (1 to 1500)");
     if (opts.max_count > 65535)
         throw UsageError("--max-count: " + std::to_string(opts.max_count) + " is out of range (1 to 65535; 0 = no cap)");
+    if (opts.axis_us && opts.normalize != Normalize::fixed)
+        throw UsageError("--time-axis needs --normalize fixed (span maps first..last packet onto the width: it has no "
+                         "fixed axis to cut at)");
 }
 
 void bin_dense_ref(const PacketListView* windows, size_t batch, const BinningOptions& opts,
@@ -133,9 +138,10 @@ void bin_dense_u16_ref(const PacketListView* windows, size_t batch, const Binnin
     bin_dense_batch(windows, batch, opts, out);
 }
 
-void bin_sparse_ref(const PacketListView& w, const BinningOptions& opts,
+void bin_sparse_ref(const PacketListView& window, const BinningOptions& opts,
                     std::vector<SparsePixel>& out) {
     validate(opts);
+    const PacketListView w = axis_view(window, opts);
     // Sort keys (flat pixel index << 1 | is-upstream): equal pixels become neighbours in
     // (channel, row, col) order, and in grey the last key of a run says whether any
     // client->server packet fell there.  2 * 1500 * 1500 * 2 fits in 32 bits.

@@ -125,7 +125,7 @@ void packets_to_entries_ref(const PacketListView* windows, size_t batch, const B
         throw std::invalid_argument("packets_to_entries: " + format_options(opts) +
                                     " is not a sum over packets (needs values=count, direction none or channels)");
     size_t total = 0;
-    for (size_t b = 0; b < batch; ++b) total += windows[b].count;
+    for (size_t b = 0; b < batch; ++b) total += axis_view(windows[b], opts).count;
     if (total > std::numeric_limits<uint32_t>::max())
         throw std::invalid_argument("packets_to_entries: more than 2^32 - 1 packets in one batch");
     entries.clear();
@@ -142,7 +142,7 @@ void packets_to_entries_ref(const PacketListView* windows, size_t batch, const B
         return (size_t(ch) * size_t(n) + row) * size_t(n) + col;
     };
     for (size_t b = 0; b < batch; ++b) {
-        const PacketListView& w = windows[b];
+        const PacketListView w = axis_view(windows[b], opts);  // one entry per packet on the axis
         const TimeAxis axis = time_axis(w, opts.normalize);
         struct Reset {  // zeroes the table entries this window counted
             std::vector<SparsePixel>& entries;

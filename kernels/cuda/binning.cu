@@ -106,28 +106,29 @@ __global__ void packets_to_entries_kernel(const WindowPacket* __restrict__ packe
 
 }  // namespace
 
-size_t pack_windows_into(const PacketListView* windows, size_t batch, uint32_t* offsets, uint32_t* counts,
-                         uint32_t* length_us, WindowPacket* packets) {
+size_t pack_windows_into(const PacketListView* windows, size_t batch, const BinningOptions& opts, uint32_t* offsets,
+                         uint32_t* counts, uint32_t* length_us, WindowPacket* packets) {
     size_t total = 0;
     for (size_t b = 0; b < batch; ++b) {
+        const PacketListView w = axis_view(windows[b], opts);
         offsets[b] = uint32_t(total);
-        counts[b] = windows[b].count;
-        length_us[b] = windows[b].length_us;
-        if (windows[b].count) std::memcpy(packets + total, windows[b].packets, windows[b].count * sizeof(WindowPacket));
-        total += windows[b].count;
+        counts[b] = w.count;
+        length_us[b] = w.length_us;
+        if (w.count) std::memcpy(packets + total, w.packets, w.count * sizeof(WindowPacket));
+        total += w.count;
     }
     return total;
 }
 
-PackedWindows pack_windows(const PacketListView* windows, size_t batch) {
+PackedWindows pack_windows(const PacketListView* windows, size_t batch, const BinningOptions& opts) {
     PackedWindows pw;
     size_t total = 0;
-    for (size_t b = 0; b < batch; ++b) total += windows[b].count;
+    for (size_t b = 0; b < batch; ++b) total += axis_view(windows[b], opts).count;
     pw.packets.resize(total);
     pw.offsets.resize(batch);
     pw.counts.resize(batch);
     pw.length_us.resize(batch);
-    pack_windows_into(windows, batch, pw.offsets.data(), pw.counts.data(), pw.length_us.data(), pw.packets.data());
+    pack_windows_into(windows, batch, opts, pw.offsets.data(), pw.counts.data(), pw.length_us.data(), pw.packets.data());
     return pw;
 }
 

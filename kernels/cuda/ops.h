@@ -31,10 +31,13 @@ struct PackedWindows {
 };
 // Host-side packing of PacketListViews (no CUDA call), the one packer every upload uses:
 // window b's packets at packets[offsets[b] ..], its count and length beside; returns the
-// total packets (the arrays must hold `batch` entries and the packets).
-size_t pack_windows_into(const PacketListView* windows, size_t batch, uint32_t* offsets, uint32_t* counts,
-                         uint32_t* length_us, WindowPacket* packets);
-PackedWindows pack_windows(const PacketListView* windows, size_t batch);
+// total packets (the arrays must hold `batch` entries and the packets).  Each window is
+// packed as axis_view(window, opts) (kernels/binning.h): with opts.axis_us the device
+// sees only the packets on the time axis and length axis_us, so every device binning
+// (dense, packets to entries) follows the rule without a kernel knowing of it.
+size_t pack_windows_into(const PacketListView* windows, size_t batch, const BinningOptions& opts, uint32_t* offsets,
+                         uint32_t* counts, uint32_t* length_us, WindowPacket* packets);
+PackedWindows pack_windows(const PacketListView* windows, size_t batch, const BinningOptions& opts);
 
 // out: batch x C x N x N floats (C, N from opts), zeroed here, then the same image as
 // bin_dense_ref.  total_packets (the sum of counts) only sizes the grid.  Throws
