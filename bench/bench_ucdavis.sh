@@ -28,7 +28,7 @@
 # (number of training seeds, 1..SEEDS; default 3), UCDAVIS_SPLITS (default "0 1 2 3 4"),
 # UCDAVIS_SPLIT_SEED (seed of the few-shot draws, default 1), UCDAVIS_1500 (0),
 # UCDAVIS_THREADS (threads of both tools, default 2), UCDAVIS_TORCH (1; 0 skips PyTorch),
-# UCDAVIS_FLOWPIC (1; 0 skips flowpic).  bench/UCDAVIS.md has the details; tests:
+# UCDAVIS_FLOWPIC (1; 0 skips flowpic), UCDAVIS_FIRST (15; 30: see below), UCDAVIS_GRID.  bench/UCDAVIS.md has the details; tests:
 # /usr/bin/python3 -m unittest bench/test_ucdavis.py
 set -euo pipefail
 
@@ -42,6 +42,12 @@ NSEEDS=${SEEDS:-3}
 SPLIT_SEED=${UCDAVIS_SPLIT_SEED:-1}
 THREADS=${UCDAVIS_THREADS:-2}
 PY=/usr/bin/python3
+# UCDAVIS_FIRST=30: windows of the flows' first 30 s, binned on a 15 s axis (--time-axis 15),
+# so change-RTT and time-shift pull later packets into the image as tcbench's whole-flow
+# augmentations do; without augmentation the images are those of --first 15.
+FIRST=${UCDAVIS_FIRST:-15}
+AXIS=()
+[ "$FIRST" = 15 ] || AXIS=(--time-axis 15)
 log() { echo "bench_ucdavis: $*" >&2; }
 
 case "$CAMPAIGN" in
@@ -58,6 +64,8 @@ case "$CAMPAIGN" in
         ;;
     *) echo "bench_ucdavis: CAMPAIGN=$CAMPAIGN (expected full or quick)" >&2; exit 1 ;;
 esac
+# UCDAVIS_GRID="32:changertt,timeshift 64:none" replaces the campaign's grid.
+[ -n "${UCDAVIS_GRID:-}" ] && read -r -a GRID <<< "$UCDAVIS_GRID"
 [[ "$NSEEDS" =~ ^[1-9][0-9]*$ ]] || { echo "bench_ucdavis: SEEDS=$NSEEDS (expected a count, 1 or more)" >&2; exit 1; }
 mkdir -p "$OUT"
 
@@ -122,9 +130,9 @@ for K in $SPLITS; do
     M="$OUT/split$K.tsv"
     if [ "$FLOWPIC" = 1 ]; then
         D="$OUT/split$K.fpd"
-        log "split $K: flowpic-prep --first 15 --clip-sizes --split-per-class 100 --split-index $K --seed $SPLIT_SEED"
+        log "split $K: flowpic-prep --first $FIRST --clip-sizes --split-per-class 100 --split-index $K --seed $SPLIT_SEED"
         a=$(now)
-        "$BIN/flowpic-prep" "$DATA" -o "$D" --label-from-dir --first 15 --clip-sizes --split-per-class 100 \
+        "$BIN/flowpic-prep" "$DATA" -o "$D" --label-from-dir --first "$FIRST" --clip-sizes --split-per-class 100 \
             --split-index "$K" --seed "$SPLIT_SEED" -q
         b=$(now)
         awk -v k="$K" -v a="$a" -v b="$b" 'BEGIN { printf "{\"split\": %d, \"seconds\": %.3f}\n", k, b - a }' >> "$FP_PREP"
@@ -148,7 +156,7 @@ for K in $SPLITS; do
                 MODEL="$OUT/model-s$K-$RES-$AUG-seed$S.safetensors"
                 a=$(now)
                 "$BIN/flowpic-train" --data "$D" -o "$MODEL" --preset tcbench --resolution "$RES" "${ARCH[@]}" \
-                    "${AUGF[@]}" --seed "$S" --threads "$THREADS" --json -q > "$OUT/train.json"
+                    "${AXIS[@]}" "${AUGF[@]}" --seed "$S" --threads "$THREADS" --json -q > "$OUT/train.json"
                 b=$(now)
                 OMP_NUM_THREADS=$THREADS "$BIN/flowpic-infer" --model "$MODEL" --data "$D" --eval --split test \
                     --json -q > "$OUT/eval.json"

@@ -159,7 +159,7 @@ bool Network::uses_sparse_input(const PacketBatch& in) const {
     if (!uses_sparse_input(in.binning)) return false;
     if (input_path_ == InputPath::kSparse) return true;
     uint64_t packets = 0;
-    for (size_t i = 0; i < in.n; ++i) packets += in.windows[i].count;
+    for (size_t i = 0; i < in.n; ++i) packets += axis_view(in.windows[i], in.binning).count;  // what is binned
     const uint64_t pixels = uint64_t(in.n) * uint64_t(spec_.resolution) * uint64_t(spec_.resolution);
     return packets * kEntryCost < pixels;
 }
