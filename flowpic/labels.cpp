@@ -125,19 +125,27 @@ LabelSource LabelSource::from_dir() {
     return s;
 }
 
-LabelSource LabelSource::from_map_file(const std::string& path) {
+std::string read_label_file(const std::string& path, const std::string& what) {
     struct stat st;
-    if (stat(path.c_str(), &st) != 0) throw input_error(path, std::string("cannot open label map: ") + std::strerror(errno));
+    if (stat(path.c_str(), &st) != 0) throw input_error(path, "cannot open " + what + ": " + std::strerror(errno));
     // An ifstream opens a directory and reads nothing: "has no rules" would mislead.
-    if (S_ISDIR(st.st_mode)) throw input_error(path, "is a directory, not a label map file");
+    if (S_ISDIR(st.st_mode)) throw input_error(path, "is a directory, not a " + what + (what == "label map" ? " file" : ""));
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw input_error(path, "cannot open label map");
+    if (!in) throw input_error(path, "cannot open " + what);
     std::stringstream ss;
     ss << in.rdbuf();
     if (in.bad()) throw input_error(path, "read error");
-    LabelSource s = from_map_text(ss.str(), path);
-    for (const std::string& w : s.warnings_) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    return ss.str();
+}
+
+LabelSource LabelSource::from_map_file(const std::string& path) {
+    LabelSource s = from_map_text(read_label_file(path, "label map"), path);
+    s.print_warnings();
     return s;
+}
+
+void LabelSource::print_warnings() const {
+    for (const std::string& w : warnings_) std::fprintf(stderr, "warning: %s\n", w.c_str());
 }
 
 namespace {

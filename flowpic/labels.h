@@ -130,7 +130,12 @@ private:
     std::string description_;
     std::vector<std::string> warnings_;
     std::shared_ptr<const FlowLabelTable> flows_;  // kFlows
+    void print_warnings() const;  // on stderr, "warning: ..." each
 };
+
+// A label map's or flow table's whole text; InputError naming the file (missing, a
+// directory, unreadable).  `what` names it in the errors: "label map", "flow table".
+std::string read_label_file(const std::string& path, const std::string& what);
 
 // The dataset's class table: the labelled classes present in `labels`, in the source's
 // canonical order where it has one (iscx: chat, file, voip, video, browsing), otherwise

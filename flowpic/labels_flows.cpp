@@ -89,16 +89,8 @@ long FlowLabelTable::find(const std::string& capture_path, const FiveTuple& t) c
 }
 
 LabelSource LabelSource::from_flow_file(const std::string& path) {
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) throw input_error(path, std::string("cannot open flow table: ") + std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) throw input_error(path, "is a directory, not a flow table");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw input_error(path, "cannot open flow table");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw input_error(path, "read error");
-    LabelSource s = from_flow_text(ss.str(), path);
-    for (const std::string& w : s.warnings_) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    LabelSource s = from_flow_text(read_label_file(path, "flow table"), path);
+    s.print_warnings();
     return s;
 }
 

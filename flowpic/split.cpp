@@ -88,10 +88,9 @@ Fill greedy(const std::vector<SplitGroup>& groups, const std::vector<size_t>& or
     return f;
 }
 
-}  // namespace
-
-SplitPlan assign_splits(const std::vector<SplitGroup>& groups, const SplitFractions& fr,
-                        uint64_t seed, const std::vector<std::string>& class_names) {
+// An empty plan (every group in train, counts zero) and each class's groups that have
+// windows (indices into `groups`, in input order).
+SplitPlan empty_plan(const std::vector<SplitGroup>& groups, std::vector<std::vector<size_t>>& members) {
     SplitPlan plan;
     plan.split.assign(groups.size(), kSplitTrain);
     uint32_t classes = 0;
@@ -99,10 +98,19 @@ SplitPlan assign_splits(const std::vector<SplitGroup>& groups, const SplitFracti
     plan.windows.assign(classes, {0, 0, 0});
     plan.targets.assign(classes, {0, 0, 0});
     plan.groups.assign(classes, {0, 0, 0});
-
-    std::vector<std::vector<size_t>> members(classes);
+    members.assign(classes, {});
     for (size_t i = 0; i < groups.size(); ++i)
         if (groups[i].windows > 0) members[groups[i].label].push_back(i);
+    return plan;
+}
+
+}  // namespace
+
+SplitPlan assign_splits(const std::vector<SplitGroup>& groups, const SplitFractions& fr,
+                        uint64_t seed, const std::vector<std::string>& class_names) {
+    std::vector<std::vector<size_t>> members;
+    SplitPlan plan = empty_plan(groups, members);
+    const uint32_t classes = uint32_t(members.size());
 
     for (uint32_t c = 0; c < classes; ++c) {
         std::vector<size_t>& m = members[c];
@@ -159,17 +167,9 @@ void FewShotRule::validate() const {
 SplitPlan assign_few_shot(const std::vector<SplitGroup>& groups, const FewShotRule& rule, uint64_t seed,
                           const std::vector<std::string>& class_names) {
     rule.validate();
-    SplitPlan plan;
-    plan.split.assign(groups.size(), kSplitTrain);
-    uint32_t classes = 0;
-    for (const SplitGroup& g : groups) classes = std::max(classes, g.label + 1);
-    plan.windows.assign(classes, {0, 0, 0});
-    plan.targets.assign(classes, {0, 0, 0});
-    plan.groups.assign(classes, {0, 0, 0});
-
-    std::vector<std::vector<size_t>> members(classes);
-    for (size_t i = 0; i < groups.size(); ++i)
-        if (groups[i].windows > 0) members[groups[i].label].push_back(i);
+    std::vector<std::vector<size_t>> members;
+    SplitPlan plan = empty_plan(groups, members);
+    const uint32_t classes = uint32_t(members.size());
 
     const uint64_t n_per = rule.per_class;
     for (uint32_t c = 0; c < classes; ++c) {
