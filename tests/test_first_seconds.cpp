@@ -21,6 +21,7 @@
 #include "flowpic/windowing.h"
 #include "tests/pcap_builder.h"
 #include "tests/util.h"
+#include "tests/window_oracle.h"
 
 using namespace flowpic;
 
@@ -57,24 +58,7 @@ std::vector<Window> cut(std::vector<FlowPacket> p, const WindowOptions& o, Windo
 // Rule 7 as plainly as it reads: size rule, stable sort, per sequence the packets with
 // t - first < S, kept if min_packets (and an explicit span rule) hold.
 std::vector<Window> oracle(std::vector<FlowPacket> pkts, const WindowOptions& o, WindowStats& st) {
-    std::vector<FlowPacket> kept;
-    for (FlowPacket p : pkts) {
-        if (p.size > 1500) {
-            if (o.sizes == SizeRule::kDrop) { st.packets_dropped_size++; continue; }
-            st.packets_clipped_size++;
-            p.size = 1500;
-        }
-        kept.push_back(p);
-    }
-    std::stable_sort(kept.begin(), kept.end(), [](auto& a, auto& b) { return a.ts_ns < b.ts_ns; });
-    std::vector<std::pair<DirView, std::vector<FlowPacket>>> seqs;
-    if (o.view == FlowView::kBi) {
-        seqs.push_back({DirView::kBi, kept});
-    } else {
-        seqs.push_back({DirView::kUniFwd, {}});
-        seqs.push_back({DirView::kUniRev, {}});
-        for (auto& p : kept) (p.dir ? seqs[0].second : seqs[1].second).push_back(p);
-    }
+    auto seqs = oracle_sequences(pkts, o, st);
     const int64_t s_ns = std::llround(o.first_s * 1e9);
     std::vector<Window> out;
     for (auto& [view, seq] : seqs) {

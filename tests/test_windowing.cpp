@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "flowpic/windowing.h"
 #include "pcap/flow_table.h"
+#include "tests/window_oracle.h"
 
 using namespace flowpic;
 
@@ -69,24 +70,7 @@ std::vector<FlowPacket> every_second(int seconds, std::mt19937& rng) {
 // The rules of flowpic/windowing.h written as plainly as possible: the oracle.
 std::vector<Window> reference(std::vector<FlowPacket> pkts, const WindowOptions& o, WindowStats& st) {
     std::vector<Window> out;
-    std::vector<FlowPacket> kept;
-    for (FlowPacket p : pkts) {
-        if (p.size > 1500) {
-            if (o.sizes == SizeRule::kDrop) { st.packets_dropped_size++; continue; }
-            st.packets_clipped_size++;
-            p.size = 1500;
-        }
-        kept.push_back(p);
-    }
-    std::stable_sort(kept.begin(), kept.end(), [](auto& a, auto& b) { return a.ts_ns < b.ts_ns; });
-    std::vector<std::pair<DirView, std::vector<FlowPacket>>> seqs;
-    if (o.view == FlowView::kBi) {
-        seqs.push_back({DirView::kBi, kept});
-    } else {
-        seqs.push_back({DirView::kUniFwd, {}});
-        seqs.push_back({DirView::kUniRev, {}});
-        for (auto& p : kept) (p.dir ? seqs[0].second : seqs[1].second).push_back(p);
-    }
+    auto seqs = oracle_sequences(pkts, o, st);
     const int64_t window = o.window_ns(), step = o.step_ns(), span_min = o.min_span_ns();
     for (auto& [view, seq] : seqs) {
         if (seq.empty()) continue;
