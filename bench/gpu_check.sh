@@ -37,8 +37,10 @@ if [ -z "${FLOWPIC_CUDNN_DIR:-}" ]; then
 fi
 
 log "GPU test suites (and the CLI suites, which now run on the GPU by default)"
-SUITES=$($BIN/flowpic-tests --list_content 2>&1 | grep -o '^cuda_[a-z0-9_]*' | sort -u | paste -sd, -)
-SUITES="$SUITES,train_cli,infer_eval_cli,infer_cli"
+SUITES=$($BIN/flowpic-tests --list_content 2>&1 | grep -oE '^(cuda_[a-z0-9_]*|backend_ops_cuda)' | sort -u | paste -sd, -)
+# the CLI suites and those that run one batch on every backend present (augment) or check
+# the time axis through the CUDA packer (time_axis_cli via train/infer)
+SUITES="$SUITES,train_cli,train_preset_cli,infer_eval_cli,infer_cli,augment,time_axis_cli"
 timeout 300 $BIN/flowpic-tests --run_test="$SUITES" --log_level=message --color_output=no >"$OUT/tests.log" 2>&1
 test_rc=$?
 grep -E "error|rel|worst|cudaMalloc|skipped|passed|failed|needs" "$OUT/tests.log" | tail -40
