@@ -1,5 +1,6 @@
 // String helpers shared by the readers of small text formats (label maps, model metadata).
 #pragma once
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,14 @@ inline std::vector<std::string> split_on(const std::string& s, char sep) {
         pos = at + 1;
     }
     return out;
+}
+
+// Leading and trailing whitespace removed.
+inline std::string trim(const std::string& s) {
+    size_t b = 0, e = s.size();
+    while (b < e && std::isspace((unsigned char)s[b])) ++b;
+    while (e > b && std::isspace((unsigned char)s[e - 1])) --e;
+    return s.substr(b, e - b);
 }
 
 }  // namespace flowpic

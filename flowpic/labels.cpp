@@ -39,13 +39,6 @@ std::string bad_class_name(const std::string& name) {
 
 namespace {
 
-std::string trim(const std::string& s) {
-    size_t b = 0, e = s.size();
-    while (b < e && std::isspace((unsigned char)s[b])) ++b;
-    while (e > b && std::isspace((unsigned char)s[e - 1])) --e;
-    return s.substr(b, e - b);
-}
-
 bool rule_matches(const LabelSource::Rule& r, const std::string& path, const std::string& stem) {
     switch (r.kind) {
         case LabelSource::Rule::kGlobBase:

@@ -19,13 +19,6 @@ namespace flowpic {
 
 namespace {
 
-std::string trim(const std::string& s) {
-    size_t b = 0, e = s.size();
-    while (b < e && std::isspace((unsigned char)s[b])) ++b;
-    while (e > b && std::isspace((unsigned char)s[e - 1])) --e;
-    return s.substr(b, e - b);
-}
-
 // "10.0.0.1" -> ::ffff:10.0.0.1 (as the decoder stores IPv4), "2001:db8::1" -> itself.
 bool parse_address(const std::string& text, std::array<uint8_t, 16>& out, uint8_t& version) {
     out.fill(0);
