@@ -178,7 +178,8 @@ bench: deps
 	bash bench/run.sh $(BUILD)/bin
 
 DEB_PACKAGES := make g++ libpcap-dev libboost-test-dev libstb-dev nlohmann-json3-dev libcli11-dev \
-                python3-numpy python3-torch python3-dpkt python3-scapy
+                python3-numpy python3-torch python3-dpkt python3-scapy \
+                python3-matplotlib python3-sklearn python3-xgboost tcpreplay
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "deps: all packages present"; \
