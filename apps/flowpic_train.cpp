@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
     TrainConfig cfg;
     BinningFlags binning;
     int threads = 0;
+    int image_cache_mb = 1024;
     bool resume = false, quiet = false, json = false, augment_val = false;
     std::string preset, augment = "none";
     int augment_copies = 10;
@@ -106,6 +107,10 @@ int main(int argc, char** argv) {
         ->group("Augmentation");
     add_device_flag(&app, device);
     app.add_option("--threads", threads, "CPU threads (0 = all cores, at most 1024)")->default_val(0)->check(number_in(0, kMaxThreads));
+    app.add_option("--image-cache", image_cache_mb,
+                   "MiB for the train and validation images, binned and augmented once instead of every epoch "
+                   "(0 = off; a split that does not fit is binned per batch; same results either way)")
+        ->default_val(image_cache_mb)->check(number_in(0, 1 << 20));
     app.add_option("--metrics", metrics, "append one JSON line per epoch to FILE");
     app.add_option("--checkpoint-every", cfg.checkpoint_every, "write a checkpoint every N epochs")
         ->default_val(0)->check(non_negative());
@@ -161,6 +166,7 @@ int main(int argc, char** argv) {
         auto be = make_backend(device);
         if (threads > 0) omp_set_num_threads(threads);
         cfg.progress = !quiet;
+        cfg.image_cache_bytes = size_t(image_cache_mb) << 20;
         cfg.checkpoint_path = checkpoint.empty() ? out + ".ckpt" : checkpoint;
         if (resume && cfg.checkpoint_every == 0) cfg.checkpoint_every = 1;
         // Every output is checked before training: a run is never lost to an unwritable

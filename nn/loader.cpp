@@ -1,5 +1,8 @@
 #include "nn/loader.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "core/error.h"
 #include "core/rng.h"
 
@@ -75,6 +78,51 @@ void DatasetLoader::images(size_t first, size_t count, std::vector<int32_t>& lab
         uint64_t state = augment_state(aug_.seed, w, k);
         augment_image(out + i * size, binning_, aug_.kind, aug_.params, state, scratch_);
     }
+}
+
+bool DatasetLoader::cache_images(size_t budget_bytes) {
+    cache_.clear();
+    const size_t size = image_size(binning_), samples = original_.size() * copies_;
+    if (samples == 0 || size == 0 || samples > budget_bytes / sizeof(float) / size) return false;
+    std::vector<uint32_t> order = std::move(order_);
+    unshuffled();  // slot order: window by window, copy by copy
+    std::vector<float> cache(samples * size);
+    std::vector<uint32_t> packets(samples);
+    std::vector<int32_t> labels;
+    constexpr size_t kChunk = 256;  // samples binned at a time: the packet lists of one chunk
+    for (size_t first = 0; first < samples; first += kChunk) {
+        const size_t count = std::min(kChunk, samples - first);
+        images(first, count, labels, cache.data() + first * size);
+        for (size_t i = 0; i < count; ++i) packets[first + i] = axis_view(views_[i], binning_).count;
+    }
+    order_ = std::move(order);
+    slot_of_window_.assign(ds_.window_count(), UINT32_MAX);
+    for (size_t p = 0; p < original_.size(); ++p) slot_of_window_[original_[p]] = uint32_t(p);
+    cache_ = std::move(cache);
+    cache_packets_ = std::move(packets);
+    views_.clear();
+    packets_.clear();
+    return true;
+}
+
+uint64_t DatasetLoader::window_packets() const {
+    uint64_t n = 0;
+    for (uint32_t w : original_) n += axis_view(ds_.window(w).packets, binning_).count;
+    return n;
+}
+
+uint64_t DatasetLoader::cached_images(size_t first, size_t count, std::vector<int32_t>& labels, float* out) const {
+    const size_t size = image_size(binning_);
+    labels.resize(count);
+    uint64_t packets = 0;
+    for (size_t i = 0; i < count; ++i) {
+        const uint32_t s = order_[first + i], w = s / copies_, k = s % copies_;
+        const size_t slot = size_t(slot_of_window_[w]) * copies_ + k;
+        std::memcpy(out + i * size, cache_.data() + slot * size, size * sizeof(float));
+        labels[i] = int32_t(ds_.label(w));
+        packets += cache_packets_[slot];
+    }
+    return packets;
 }
 
 std::vector<uint64_t> DatasetLoader::class_counts() const {

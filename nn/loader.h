@@ -6,9 +6,13 @@
 // Augmentation at loading (flowpic/augment.h): with copies C > 1 every window gives C
 // samples, sample id = window index * C + copy, copy 0 being the window itself.  An
 // augmented sample is a pure function of (augment seed, window index, copy), recomputed
-// whenever its batch is loaded: nothing is stored between batches (memory is one batch
-// of packet lists, whatever the dataset's size), every epoch sees the same samples (as
+// whenever its batch is loaded unless the image cache holds it (memory is then one batch
+// of packet lists, whatever the dataset's size): every epoch sees the same samples (as
 // tcbench's augment-once-at-loading does), and a resumed run sees them too.
+//
+// An image cache (cache_images) keeps every sample's dense image once it is binned, so
+// later epochs gather images instead of augmenting and binning again: the same floats
+// (binning is exact), bought with samples x C x R x R floats of memory.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -46,6 +50,16 @@ public:
     // The dense images (count x C x R x R, binned on the host, then augmented) and labels.
     // The same floats whatever backend consumes them.
     void images(size_t first, size_t count, std::vector<int32_t>& labels, float* out);
+    // Bins (and augments) every sample once and keeps the images when they fit in
+    // budget_bytes; returns whether the cache is on.  Off (and nothing kept) otherwise.
+    bool cache_images(size_t budget_bytes);
+    bool cached() const { return !cache_.empty(); }
+    // Packets binned over the split's windows (after the time axis), copies not counted.
+    uint64_t window_packets() const;
+    // With the cache on: the images of samples [first, first + count) (count x C x R x R)
+    // and labels, and the packets binned in them (after the time axis) for the net's
+    // choice of input path.
+    uint64_t cached_images(size_t first, size_t count, std::vector<int32_t>& labels, float* out) const;
     // Samples per class in this split (for --class-weights balanced).
     std::vector<uint64_t> class_counts() const;
 
@@ -62,6 +76,9 @@ private:
     std::vector<size_t> offsets_;
     DenseBinner binner_;
     std::vector<float> scratch_;
+    // The cache, by sample slot (window position in original_ * copies + copy).
+    std::vector<float> cache_;
+    std::vector<uint32_t> cache_packets_, slot_of_window_;
 };
 
 }  // namespace flowpic

@@ -160,7 +160,13 @@ bool Network::uses_sparse_input(const PacketBatch& in) const {
     if (input_path_ == InputPath::kSparse) return true;
     uint64_t packets = 0;
     for (size_t i = 0; i < in.n; ++i) packets += axis_view(in.windows[i], in.binning).count;  // what is binned
-    const uint64_t pixels = uint64_t(in.n) * uint64_t(spec_.resolution) * uint64_t(spec_.resolution);
+    return uses_sparse_input(in.binning, packets, in.n);
+}
+
+bool Network::uses_sparse_input(const BinningOptions& b, uint64_t packets, size_t n) const {
+    if (!uses_sparse_input(b)) return false;
+    if (input_path_ == InputPath::kSparse) return true;
+    const uint64_t pixels = uint64_t(n) * uint64_t(spec_.resolution) * uint64_t(spec_.resolution);
     return packets * kEntryCost < pixels;
 }
 

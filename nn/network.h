@@ -76,6 +76,8 @@ public:
     void set_sparse_input(bool on) { input_path_ = on ? InputPath::kSparse : InputPath::kDense; }
     bool uses_sparse_input(const BinningOptions& b) const { return input_path_ != InputPath::kDense && sparse_binning_ok(b); }
     bool uses_sparse_input(const PacketBatch& in) const;
+    // The same choice for n windows of `packets` packets in all (after the time axis).
+    bool uses_sparse_input(const BinningOptions& b, uint64_t packets, size_t n) const;
 
     std::vector<Param> params();  // in PyTorch order: conv1.weight, conv1.bias, ...
     size_t parameter_count();

@@ -40,6 +40,18 @@ Trainer::Trainer(Backend& be, Network& net, const DatasetReader& ds, const Binni
         for (size_t c = 0; c < n.size(); ++c)
             class_weights_[c] = n[c] ? float(double(train_.size()) / (double(present) * double(n[c]))) : 0.f;
     }
+    // Train first: it gains most (every epoch sees every sample); validation takes the rest.
+    // Not when the net takes these windows from packet entries anyway (few packets for
+    // their pixels: the authors' 1500x1500), where images would go unused.
+    auto worth_caching = [&](const DatasetLoader& l) {
+        return l.image_input() ||
+               !net_.uses_sparse_input(binning, l.window_packets() * uint64_t(l.augment().copies), l.size());
+    };
+    size_t budget = cfg_.image_cache_bytes;
+    if (worth_caching(train_) && train_.cache_images(budget)) {
+        budget -= train_.size() * image_size(binning) * sizeof(float);
+        if (worth_caching(val_)) val_.cache_images(budget);
+    }
     for (const Param& p : net_.params()) {
         best_.emplace_back(p.value->shape(), p.value->memory());
         best_.back().copy_from(*p.value);
@@ -48,13 +60,22 @@ Trainer::Trainer(Backend& be, Network& net, const DatasetReader& ds, const Binni
 
 const Tensor* Trainer::load(DatasetLoader& loader, size_t first, size_t count, std::vector<int32_t>& labels,
                            PacketBatch& packets) {
-    if (!loader.image_input()) {
+    const BinningOptions& b = loader.binning();
+    if (loader.cached()) {
+        host_images_.resize(count * image_size(b));
+        const uint64_t binned = loader.cached_images(first, count, labels, host_images_.data());
+        // The net would take this batch from packet entries: keep its path (and its rounding).
+        if (!loader.image_input() && net_.uses_sparse_input(b, binned, count)) {
+            packets = PacketBatch{loader.views(first, count, labels), count, b};
+            return nullptr;
+        }
+    } else if (!loader.image_input()) {
         packets = PacketBatch{loader.views(first, count, labels), count, loader.binning()};
         return nullptr;
+    } else {
+        host_images_.resize(count * image_size(b));
+        loader.images(first, count, labels, host_images_.data());
     }
-    const BinningOptions& b = loader.binning();
-    host_images_.resize(count * image_size(b));
-    loader.images(first, count, labels, host_images_.data());
     images_.place(be_.memory());
     images_.reshape({int64_t(count), channels(b), b.resolution, b.resolution});
     images_.assign(host_images_.data());

@@ -51,6 +51,10 @@ struct TrainConfig {
     AugmentOptions augment;     // the train split's copies (and validation's, if augment.validation)
     int checkpoint_every = 0;   // epochs between checkpoints; 0 = none
     std::string checkpoint_path;
+    // Memory for the train and validation splits' images, binned (and augmented) once
+    // instead of every epoch (DatasetLoader::cache_images); a split that does not fit is
+    // binned per batch as without a cache.  0 = no cache.  Same results either way.
+    size_t image_cache_bytes = size_t(1) << 30;
     bool progress = true;
 };
 
@@ -81,6 +85,7 @@ public:
     double best_metric() const { return best_metric_; }
     int epochs_done() const { return epoch_; }
     bool stopped_early() const { return stopped_early_; }
+    bool train_images_cached() const { return train_.cached(); }
 
 private:
     void save_checkpoint() const;

@@ -18,6 +18,7 @@
 #include "nn/loader.h"
 #include "nn/network.h"
 #include "synth/random_windows.h"
+#include "tests/small_dataset.h"
 #include "tests/util.h"
 
 using namespace flowpic;
@@ -49,34 +50,6 @@ std::vector<float> image(int channels, int n, F value) {
 float at(const std::vector<float>& img, int n, int c, int i, int j) {
     return img[(size_t(c) * size_t(n) + size_t(i)) * size_t(n) + size_t(j)];
 }
-
-// A small dataset: `windows` random windows of 15 s (two classes, alternating), the
-// first `train` of them in the train split, the rest in validation.
-struct SmallDataset {
-    TempDir dir;
-    std::string path;
-    RandomWindows w;
-    SmallDataset(size_t windows, size_t train, uint64_t seed) {
-        path = dir.path + "/d.fpd";
-        RandomWindowOptions o;
-        o.windows = windows;
-        o.min_packets = 1;
-        o.max_packets = 400;
-        o.length_us = 15000000;
-        o.seed = seed;
-        w = random_windows(o);
-        DatasetWriter wr(path);
-        const uint32_t a = wr.add_class("a"), b = wr.add_class("b");
-        for (size_t i = 0; i < windows; ++i) {
-            Window win;
-            win.length_us = w.length_us[i];
-            win.packets = w.packets[i];
-            size_t k = wr.add_window(win, i % 2 ? b : a, wr.add_capture("c" + std::to_string(i)), false);
-            wr.set_split(k, i < train ? kSplitTrain : kSplitVal);
-        }
-        wr.finish();
-    }
-};
 
 BinningOptions fixed32() {
     BinningOptions b;
