@@ -58,5 +58,13 @@ void conv2d_forward_avx2(const Conv2dShape& sh, const float* x, const float* w, 
 void conv2d_backward_data_avx2(const Conv2dShape& sh, const float* dy, const float* w, float* dx);
 void conv2d_backward_weight_avx2(const Conv2dShape& sh, const float* x, const float* dy, float* dw,
                                  float* db);
+// The same three through im2col + SGEMM (kernels/cpu/conv2d_im2col_avx2.cpp); the avx2
+// entry points above take this path where conv2d_im2col_pays(sh): maps narrower than
+// 4/5 of the direct kernel's 16-column tiles (LeNet's conv2), up to a 64 MiB matrix.
+bool conv2d_im2col_pays(const Conv2dShape& sh);
+void conv2d_forward_im2col_avx2(const Conv2dShape& sh, const float* x, const float* w, const float* b, float* y);
+void conv2d_backward_data_im2col_avx2(const Conv2dShape& sh, const float* dy, const float* w, float* dx);
+void conv2d_backward_weight_im2col_avx2(const Conv2dShape& sh, const float* x, const float* dy, float* dw,
+                                        float* db);
 
 }  // namespace flowpic

@@ -13,6 +13,8 @@
 // with the taps of one (row phase, column phase) of dx; backward-weight reads the same
 // x bands as forward and reduces along the output columns.
 //
+// Maps narrower than the tiles use im2col + SGEMM instead (conv2d_im2col_avx2.cpp).
+//
 // Determinism: forward and backward-data give each output element to one tile with a
 // fixed tap order.  Backward-weight sums fixed groups of bands into per-group partials
 // and adds the partials in group order; groups depend on the shape only, never on the
@@ -249,6 +251,7 @@ DwFn dw_fn(int kb, int tb) {
 
 void conv2d_forward_avx2(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
     validate(s);
+    if (conv2d_im2col_pays(s)) return conv2d_forward_im2col_avx2(s, x, w, b, y);
     const XBand band_shape(s);
     const std::vector<int> offs = band_shape.tap_offsets(s);
     const int taps = int(offs.size());
@@ -292,6 +295,7 @@ void conv2d_forward_avx2(const Conv2dShape& s, const float* x, const float* w, c
 // zero-padded band of dy; each tile's 16 results go to every stride-th dx column.
 void conv2d_backward_data_avx2(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
     validate(s);
+    if (conv2d_im2col_pays(s)) return conv2d_backward_data_im2col_avx2(s, dy, w, dx);
     const int st = s.stride;
     const int nb = (s.r - 1) / st + 1, na = (s.s - 1) / st + 1;  // most taps per row/column phase
     const int rho_n = std::min(st, s.r), phi_n = std::min(st, s.s);
@@ -385,6 +389,7 @@ void conv2d_backward_data_avx2(const Conv2dShape& s, const float* dy, const floa
 
 void conv2d_backward_weight_avx2(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* db) {
     validate(s);
+    if (conv2d_im2col_pays(s)) return conv2d_backward_weight_im2col_avx2(s, x, dy, dw, db);
     const XBand band_shape(s);
     const std::vector<int> offs = band_shape.tap_offsets(s);
     const int taps = int(offs.size());
