@@ -13,6 +13,7 @@
 #include "core/fs.h"
 #include "core/progress.h"
 #include "flowpic/dataset_file.h"
+#include "flowpic/feature_file.h"
 #include "flowpic/labels.h"
 #include "flowpic/npy.h"
 #include "flowpic/png_image.h"
@@ -27,7 +28,9 @@ const char* kDescription =
     "flowpic-render: bin windows into FlowPics and write them as PNG pictures (--png DIR),\n"
     "one .npy per window (--npy DIR, shape C x N x N), or the whole set as arrays for\n"
     "training elsewhere (--npy-dataset DIR: X.npy N x C x H x W, y.npy int64 class\n"
-    "indices, split.npy uint8 0 train / 1 val / 2 test, classes.txt).  Input: a dataset\n"
+    "indices, split.npy uint8 0 train / 1 val / 2 test, classes.txt), or per-window\n"
+    "statistics for classical classifiers (--features OUT.csv|OUT.npy; docs/FEATURES.md:\n"
+    "counts, sizes, gaps, first packets; never addresses, ports or names).  Input: a dataset\n"
     "file from flowpic-prep, or captures (windowed with the --window... flags; class\n"
     "'capture', split train).\n";
 
@@ -37,6 +40,8 @@ const char* kFooter =
     "  flowpic-render data.fpd --npy-dataset out/np --resolution 32 --values binary\n"
     "  flowpic-render call.pcap --png out/call --window 30 --direction channels\n"
     "  flowpic-render GoogleDoc-1.txt --png out/doc --flows bi --window 15   # a UCDavis time series\n"
+    "  flowpic-render s0.fpd --features s0.csv      # one row per window: split,label,class,features\n"
+    "  flowpic-render s0.fpd --features s0.npy --features-first 20   # float32 + s0.columns.json\n"
     "\nFile names: <class>_<capture>-c<capture index>_f<flow>_<view>_w<window>.png|.npy.  PNGs: white\n"
     "background, darker = more packets (log scale), time left to right, size bottom to top;\n"
     "with --direction channels, red = client->server, blue = server->client.\n"
@@ -167,7 +172,8 @@ int main(int argc, char** argv) {
     CLI::App app(kDescription, "flowpic-render");
     app.footer(kFooter);
     std::vector<std::string> inputs;
-    std::string png_dir, npy_dir, npy_dataset, dtype_name = "auto", split_name_filter = "all";
+    std::string png_dir, npy_dir, npy_dataset, features_path, dtype_name = "auto", split_name_filter = "all";
+    FeatureOptions feature_opts;
     size_t limit = 0;
     int scale = 0;
     bool quiet = false, json = false;
@@ -177,6 +183,11 @@ int main(int argc, char** argv) {
     app.add_option("--png", png_dir, "write one PNG per window into DIR");
     app.add_option("--npy", npy_dir, "write one .npy (C x N x N) per window into DIR");
     app.add_option("--npy-dataset", npy_dataset, "write X.npy, y.npy, split.npy, classes.txt into DIR");
+    app.add_option("--features", features_path,
+                   "write per-window statistics (docs/FEATURES.md) to OUT.csv, or OUT.npy (float32) + OUT.columns.json");
+    auto* first_k = app.add_option("--features-first", feature_opts.first_k,
+                                   "first packets whose size and direction are columns (0 .. 1000)")
+                        ->default_val(feature_opts.first_k)->check(number_in(0, kMaxFeatureFirstK));
     app.add_option("--npy-dtype", dtype_name, "auto (u8 for binary/grey, else u16), u8, u16 or f32")->default_val(dtype_name);
     app.add_option("--limit", limit, "at most N windows per class (0 = all)")->default_val(0)->check(non_negative());
     app.add_option("--split", split_name_filter, "only windows of this split: train, val, test or all")
@@ -189,9 +200,13 @@ int main(int argc, char** argv) {
     app.add_flag("-q,--quiet", quiet, "no progress on stderr");
 
     return run_cli(app, argc, argv, [&]() {
-        if (png_dir.empty() && npy_dir.empty() && npy_dataset.empty())
-            throw UsageError("nothing to write: give --png, --npy or --npy-dataset");
+        const bool images = !png_dir.empty() || !npy_dir.empty() || !npy_dataset.empty();
+        if (!images && features_path.empty())
+            throw UsageError("nothing to write: give --png, --npy, --npy-dataset or --features");
+        if (first_k->count() && features_path.empty()) throw UsageError("--features-first needs --features");
+        if (!features_path.empty()) feature_format_of(features_path);  // the name says the format
         BinningOptions b = binning.options();
+        feature_opts.axis_us = b.axis_us;  // the packets the FlowPic would bin
         NpyDtype dtype = pick_dtype(dtype_name, b);
         int split_filter = split_name_filter == "all" ? -1
                            : split_name_filter == "train" ? kSplitTrain
@@ -215,32 +230,42 @@ int main(int argc, char** argv) {
             wf.finalize();
             captures = expand_capture_inputs(inputs, wf.extract.format);
         }
+        if (!features_path.empty())
+            check_outputs(ds ? inputs : captures,
+                          {{"--features", features_path}, {"--features (sidecar)", feature_sidecar_path(features_path)}});
         if (scale > 0 && scale * b.resolution > 16384)
             throw UsageError("--scale " + std::to_string(scale) + " at resolution " + std::to_string(b.resolution) +
                              " makes PNGs wider than 16384 pixels");
         OutputBatch written;  // a run that fails midway takes its files back
         return written.guard([&] {
-            Renderer r(b, png_dir, npy_dir, npy_dataset, dtype, scale, written);
+            std::vector<std::string> classes = ds ? ds->classes() : std::vector<std::string>{"capture"};
+            std::unique_ptr<Renderer> r;
+            if (images) r = std::make_unique<Renderer>(b, png_dir, npy_dir, npy_dataset, dtype, scale, written);
+            std::unique_ptr<FeatureFileWriter> features;
+            if (!features_path.empty()) features = std::make_unique<FeatureFileWriter>(features_path, feature_opts, classes);
+            size_t count = 0;
+            auto emit = [&](const Item& it) {
+                if (r) r->render(it);
+                if (features) features->add(it.packets, it.label, it.split);
+                ++count;
+            };
             std::map<uint32_t, size_t> per_class;
-            std::vector<std::string> classes;
             auto wanted = [&](uint32_t label, uint8_t split) {
                 if (split_filter >= 0 && split != split_filter) return false;
                 return limit == 0 || per_class[label]++ < limit;
             };
             if (ds) {
-                classes = ds->classes();
-                Progress progress("rendering", ds->window_count(), "windows", !quiet);
+                Progress progress(r ? "rendering" : "features", ds->window_count(), "windows", !quiet);
                 for (size_t i = 0; i < ds->window_count(); ++i) {
                     DatasetWindow w = ds->window(i);
                     if (!wanted(w.label, w.split)) continue;
-                    r.render(Item{classes[w.label], ds->captures()[w.prov.capture], w.prov.capture, w.split, w.label, w.prov.flow_id,
+                    emit(Item{classes[w.label], ds->captures()[w.prov.capture], w.prov.capture, w.split, w.label, w.prov.flow_id,
                                   w.prov.view, w.prov.index, w.packets});
                     if ((i & 63) == 0) progress.update(i);
                 }
                 progress.finish(ds->window_count());
             } else {
                 wf.extract.progress = !quiet;
-                classes = {"capture"};
                 ExtractStats st;
                 std::map<std::string, uint32_t> index_of;
                 for (size_t i = 0; i < captures.size(); ++i) index_of.emplace(captures[i], uint32_t(i));
@@ -248,18 +273,24 @@ int main(int argc, char** argv) {
                                 [&](const std::string& capture, Window&& w) {
                                     if (!wanted(0, kSplitTrain)) return;
                                     PacketListView v{w.packets.data(), uint32_t(w.packets.size()), w.length_us};
-                                    r.render(Item{"capture", capture, index_of.at(capture), kSplitTrain, 0, w.flow_id,
+                                    emit(Item{"capture", capture, index_of.at(capture), kSplitTrain, 0, w.flow_id,
                                                   w.view, w.index, v});
                                 },
                                 st);
                 for (const auto& warn : st.warnings) std::fprintf(stderr, "flowpic-render: %s\n", warn.c_str());
             }
-            r.finish(classes);
-            if (r.count() == 0) std::fprintf(stderr, "flowpic-render: warning: no window to render\n");
-            if (!quiet) std::fprintf(stderr, "rendered %zu windows (%s)\n", r.count(), format_options(b).c_str());
-            if (json)
-                std::printf("%s\n", nlohmann::json{{"windows", r.count()}, {"binning", nlohmann::json::parse(to_json(b))}, {"classes", classes}}
-                                        .dump().c_str());
+            if (r) r->finish(classes);
+            if (features) features->finish(written);
+            if (count == 0) std::fprintf(stderr, "flowpic-render: warning: no window to render\n");
+            if (!quiet && r) std::fprintf(stderr, "rendered %zu windows (%s)\n", count, format_options(b).c_str());
+            if (!quiet && features)
+                std::fprintf(stderr, "features of %zu windows (%zu columns each) in %s\n", count, features->columns(),
+                             features_path.c_str());
+            if (json) {
+                nlohmann::json summary{{"windows", count}, {"binning", nlohmann::json::parse(to_json(b))}, {"classes", classes}};
+                if (features) summary["features"] = {{"path", features_path}, {"columns", features->columns()}, {"rows", features->rows()}};
+                std::printf("%s\n", summary.dump().c_str());
+            }
             written.commit();
             return 0;
         });
