@@ -41,7 +41,7 @@ ifeq ($(PROFILE),1)
 NVCCFLAGS += -lineinfo
 endif
 
-LIB_SRC  := $(wildcard core/*.cpp pcap/*.cpp synth/*.cpp flowpic/*.cpp nn/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp)
+LIB_SRC  := $(wildcard core/*.cpp pcap/*.cpp synth/*.cpp flowpic/*.cpp nn/*.cpp study/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp)
 CU_SRC   := $(wildcard kernels/cuda/*.cu)
 APP_SRC  := $(wildcard apps/flowpic_*.cpp)
 APP_LIB_SRC := $(filter-out $(APP_SRC),$(wildcard apps/*.cpp))
