@@ -135,6 +135,10 @@ int main(int argc, char** argv) {
         }
         for (const AxisInfo& a : sweep_axes())
             if (app.get_option("--" + a.name)->count()) set_axis(o.grid, a.name, axis_flags[a.name]);
+        std::vector<std::string> notes;
+        if (!preset.empty() && (app.get_option("--arch")->count() || app.get_option("--resolution")->count()))
+            prune_parts(o.grid, notes);
+        for (const auto& n : notes) std::fprintf(stderr, "flowpic-sweep: note: %s\n", n.c_str());
         if (!seeds.empty()) o.grid.seeds = parse_seeds(seeds, "--seeds");
         if (classical == "off")
             o.classical.mode = ClassicalOptions::Mode::kOff;

@@ -116,7 +116,8 @@ bool classical_available(const ClassicalOptions& c, const std::string& python, s
 
 std::vector<json> run_classical(const ClassicalOptions& c, const std::string& python, const std::vector<uint64_t>& seeds,
                                 const std::vector<ClassicalData>& data, const std::string& out_dir,
-                                const std::map<std::string, json>& done, LineLog& log, SweepResult& result) {
+                                const std::map<std::string, json>& done, LineLog& log, SweepResult& result,
+                                bool can_run, const std::string& why) {
     std::vector<json> out;
     const std::vector<std::string> models = split_on(c.models, ',');
     const bool asked = c.mode == ClassicalOptions::Mode::kOn;
@@ -136,6 +137,10 @@ std::vector<json> run_classical(const ClassicalOptions& c, const std::string& py
                 missing.push_back(m);
         }
         if (missing.empty()) continue;
+        if (!can_run) {
+            fail(std::string(asked ? "not run: " : "off: ") + why);
+            return out;
+        }
         const std::string stem = out_dir + "/classical/" + settings_hash(d.checksum + d.prep_axes.dump());
         const std::string features = stem + ".features.csv", lines = stem + ".jsonl", logf = out_dir + "/logs/classical.log";
         if (!file_exists(features)) {

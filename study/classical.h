@@ -29,10 +29,11 @@ struct ClassicalData {
 bool classical_available(const ClassicalOptions& c, const std::string& python, std::string* why);
 
 // The cell lines of every model on every dataset, cached ones from `done`, new ones
-// appended to `log`.  Failures go to result.notes (Mode::kAuto) or result.errors (kOn).
+// appended to `log` (only when `can_run`; else `why` says what is missing).  Failures go
+// to result.notes (Mode::kAuto) or result.errors (kOn).
 std::vector<nlohmann::json> run_classical(const ClassicalOptions& c, const std::string& python,
                                           const std::vector<uint64_t>& seeds, const std::vector<ClassicalData>& data,
                                           const std::string& out_dir, const std::map<std::string, nlohmann::json>& done,
-                                          LineLog& log, SweepResult& result);
+                                          LineLog& log, SweepResult& result, bool can_run, const std::string& why);
 
 }  // namespace flowpic

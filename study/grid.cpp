@@ -378,6 +378,35 @@ Grid preset_grid(const std::string& name) {
     throw UsageError("--preset: unknown preset '" + name + "' (seed or ucdavis)");
 }
 
+void prune_parts(Grid& g, std::vector<std::string>& notes) {
+    std::vector<GridPart> keep;
+    for (size_t i = 0; i < g.parts.size(); ++i) {
+        const GridPart& p = g.parts[i];
+        auto values = [&](const char* axis) {
+            auto it = p.find(axis);
+            return it == p.end() ? std::vector<json>{def_of(axis).def} : it->second;
+        };
+        bool any = false;
+        std::string pairs;
+        for (const json& a : values("arch"))
+            for (const json& r : values("resolution")) {
+                NetSpec spec{parse_arch(a.get<std::string>()), int(r.get<int64_t>()), 1, 2};
+                try {
+                    model_tensor_shapes(spec);
+                    any = true;
+                } catch (const std::invalid_argument&) {
+                    pairs += (pairs.empty() ? "" : ", ") + a.get<std::string>() + " at " + r.dump();
+                }
+            }
+        if (any || (keep.empty() && i + 1 == g.parts.size()))
+            keep.push_back(p);
+        else
+            notes.push_back("left out the preset's part " + std::to_string(i + 1) + " (" + pairs +
+                            "): its net cannot take that resolution");
+    }
+    g.parts = std::move(keep);
+}
+
 void check_cell(const json& c, const std::string& where) {
     const BinningOptions b = [&] {
         try {
@@ -397,7 +426,8 @@ void check_cell(const json& c, const std::string& where) {
         model_tensor_shapes(spec);
     } catch (const std::invalid_argument& e) {
         throw axis_error(where, "arch", c["arch"].get<std::string>() + " cannot take resolution " +
-                                            std::to_string(b.resolution) + ": " + e.what() + " (nn/network.h)");
+                                            std::to_string(b.resolution) + " (FlowPicNet needs R >= 56, LeNet R >= 16; nn/network.h): " +
+                                            e.what());
     }
     const TrainConfig cfg = cell_train_config(c, 1);
     try {
@@ -484,7 +514,7 @@ std::vector<std::string> varying_axes(const std::vector<json>& cells) {
 }
 
 std::string settings_hash(const std::string& text) {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
     for (unsigned char ch : text) {
         h ^= ch;
         h *= 1099511628211ull;

@@ -260,7 +260,8 @@ std::map<std::string, json> read_json_lines(const std::string& path) {
         }
         if (!j.is_object() || !j.contains("key") || !j["key"].is_string())
             throw input_error(path + ":" + std::to_string(n), "a sweep line needs a \"key\"");
-        out[j["key"].get<std::string>()] = std::move(j);
+        const std::string key = j["key"].get<std::string>();
+        out[key] = std::move(j);
     }
     return out;
 }
@@ -406,17 +407,13 @@ SweepResult run_sweep(const SweepOptions& o) {
 
     if (!result.stopped && o.classical.mode != ClassicalOptions::Mode::kOff) {
         std::string why;
-        if (!classical_available(o.classical, o.python, &why)) {
-            (o.classical.mode == ClassicalOptions::Mode::kOn ? result.errors : result.notes)
-                .push_back("classical baselines " +
-                           std::string(o.classical.mode == ClassicalOptions::Mode::kOn ? "not run" : "off") + ": " + why);
-        } else {
-            std::vector<ClassicalData> cd;
-            for (const auto& pk : data_order) cd.push_back({data.at(pk).path, data.at(pk).checksum, data.at(pk).prep_axes});
-            if (o.progress) std::fprintf(stderr, "flowpic-sweep: classical baselines (%s)\n", o.classical.models.c_str());
-            for (json& row : run_classical(o.classical, o.python, o.grid.seeds, cd, o.out_dir, done_cells, cells_log, result))
-                table.push_back(std::move(row));
-        }
+        const bool can_run = classical_available(o.classical, o.python, &why);
+        std::vector<ClassicalData> cd;
+        for (const auto& pk : data_order) cd.push_back({data.at(pk).path, data.at(pk).checksum, data.at(pk).prep_axes});
+        if (o.progress && can_run) std::fprintf(stderr, "flowpic-sweep: classical baselines (%s)\n", o.classical.models.c_str());
+        for (json& row : run_classical(o.classical, o.python, o.grid.seeds, cd, o.out_dir, done_cells, cells_log, result,
+                                       can_run, why))
+            table.push_back(std::move(row));
     }
 
     const std::string csv = results_csv(table), md = results_md(table);
