@@ -380,31 +380,31 @@ Grid preset_grid(const std::string& name) {
 
 void prune_parts(Grid& g, std::vector<std::string>& notes) {
     std::vector<GridPart> keep;
+    std::vector<std::string> dropped;
     for (size_t i = 0; i < g.parts.size(); ++i) {
         const GridPart& p = g.parts[i];
         auto values = [&](const char* axis) {
             auto it = p.find(axis);
             return it == p.end() ? std::vector<json>{def_of(axis).def} : it->second;
         };
-        bool any = false;
         std::string pairs;
         for (const json& a : values("arch"))
             for (const json& r : values("resolution")) {
                 NetSpec spec{parse_arch(a.get<std::string>()), int(r.get<int64_t>()), 1, 2};
                 try {
                     model_tensor_shapes(spec);
-                    any = true;
                 } catch (const std::invalid_argument&) {
                     pairs += (pairs.empty() ? "" : ", ") + a.get<std::string>() + " at " + r.dump();
                 }
             }
-        if (any || (keep.empty() && i + 1 == g.parts.size()))
+        if (pairs.empty())
             keep.push_back(p);
         else
-            notes.push_back("left out the preset's part " + std::to_string(i + 1) + " (" + pairs +
-                            "): its net cannot take that resolution");
+            dropped.push_back("left out the preset's part " + std::to_string(i + 1) + ": its net cannot take " + pairs);
     }
+    if (keep.empty()) return;  // nothing would be left: expand_grid names the problem
     g.parts = std::move(keep);
+    notes.insert(notes.end(), dropped.begin(), dropped.end());
 }
 
 void check_cell(const json& c, const std::string& where) {

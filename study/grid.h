@@ -71,10 +71,10 @@ void set_axis(Grid& g, const std::string& axis, const std::string& comma_list);
 Grid preset_grid(const std::string& name);  // UsageError for another name
 std::vector<std::string> preset_names();
 
-// After a preset's arch or resolution axis was overridden: drops the parts none of whose
-// (arch, resolution) pairs the shape rule allows (the preset's FlowPicNet part under
-// --resolution 32), saying so in `notes`.  A part with some pairs allowed is kept (and
-// expand_grid refuses the others).  Never drops the last part.
+// After a preset's arch or resolution axis was overridden: drops the parts with an
+// (arch, resolution) pair the shape rule refuses (the preset's FlowPicNet part under
+// --resolution 32,64), saying so in `notes`.  When every part would go, nothing is dropped
+// (expand_grid then names the problem).
 void prune_parts(Grid& g, std::vector<std::string>& notes);
 
 // The cells of the grid, normalised and deduplicated, in grid order (parts in order, axes
