@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make sweep-demo`: a small speed-vs-accuracy grid on SYNTHETIC captures (flowpic-synth,
 # docs/SYNTHETIC.md): three window lengths x two resolutions x two pixel encodings, LeNet,
-# 3 seeds, on the CPU; under a minute on 2 cores.  Ends with the table and the plots.
+# 3 seeds, on the CPU; about two minutes on 2 cores.  Ends with the table and the plots.
 # Run it again and every cell is skipped (the sweep resumes).
 # Usage: apps/sweep_demo.sh BIN_DIR OUT_DIR
 set -euo pipefail
