@@ -41,7 +41,7 @@ ifeq ($(PROFILE),1)
 NVCCFLAGS += -lineinfo
 endif
 
-LIB_SRC  := $(wildcard core/*.cpp pcap/*.cpp synth/*.cpp flowpic/*.cpp nn/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp)
+LIB_SRC  := $(wildcard core/*.cpp pcap/*.cpp synth/*.cpp flowpic/*.cpp nn/*.cpp study/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp)
 CU_SRC   := $(wildcard kernels/cuda/*.cu)
 APP_SRC  := $(wildcard apps/flowpic_*.cpp)
 APP_LIB_SRC := $(filter-out $(APP_SRC),$(wildcard apps/*.cpp))
@@ -64,7 +64,7 @@ APP_LIB_OBJ := $(APP_LIB_SRC:%.cpp=$(BUILD)/obj/%.o)
 # `make test` and `make demo` build in parallel: JOBS=1 for a serial build.
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all test demo bench deps clean help
+.PHONY: all test demo sweep-demo bench deps clean help
 # Keep the apps' object files: as intermediates of a pattern rule make would delete them
 # and rebuild them on every run.
 .SECONDARY:
@@ -74,6 +74,7 @@ help:
 	@echo "make          build everything into build/ (binaries in build/bin/)"
 	@echo "make test     build and run the test suite (last line: N passed, N failed)"
 	@echo "make demo     synthesize captures and run the pipeline on them (out/demo/)"
+	@echo "make sweep-demo  a speed-vs-accuracy grid on synthetic captures (out/sweep-demo/)"
 	@echo "make bench    benchmarks next to dpkt/scapy/numpy baselines"
 	@echo "make deps     install the Debian packages (as root) or print the apt-get line"
 	@echo "make fuzz     build the libFuzzer harnesses (clang) and run each FUZZ_S=60 seconds"
@@ -172,6 +173,12 @@ DEMO_OUT ?= out/demo
 demo: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	bash apps/demo.sh $(BUILD)/bin $(DEMO_OUT)
+
+# A small grid on the synthetic captures: the table and the plots (docs/SWEEP.md).
+SWEEP_DEMO_OUT ?= out/sweep-demo
+sweep-demo: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	bash apps/sweep_demo.sh $(BUILD)/bin $(SWEEP_DEMO_OUT)
 
 bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all

@@ -13,6 +13,7 @@
 #include "apps/device_flag.h"
 #include "kernels/cuda/device.h"
 #include "nn/model_file.h"
+#include "nn/train_recipe.h"
 #include "nn/trainer.h"
 
 using namespace flowpic;
@@ -122,20 +123,21 @@ int main(int argc, char** argv) {
     return run_cli(app, argc, argv, [&]() {
         auto given = [&](const char* flag) { return app.get_option(flag)->count() > 0; };
         if (preset == "tcbench") {
-            if (!given("--arch")) arch = "lenet";
-            if (!given("--resolution")) binning.resolution = 32;
-            if (!given("--normalize")) binning.normalize = "fixed";
-            if (!given("--direction")) binning.direction = "none";
-            if (!given("--values")) binning.values = "count";
-            if (!given("--max-count")) binning.max_count = 255;
-            if (!given("--bin-arith")) binning.arith = "tcbench";
-            if (!given("--lr")) cfg.adam.lr = 0.01;
-            if (!given("--batch")) cfg.batch = 32;
-            if (!given("--epochs")) cfg.epochs = 50;
-            if (!given("--early-stop")) cfg.early_stop = 5;
-            if (!given("--early-stop-delta")) cfg.early_stop_delta = 0.001;
-            if (!given("--best-by")) best_by = "loss";
-            if (!given("--augment-val")) augment_val = true;
+            using P = TcbenchPreset;
+            if (!given("--arch")) arch = P::arch;
+            if (!given("--resolution")) binning.resolution = P::resolution;
+            if (!given("--normalize")) binning.normalize = P::normalize;
+            if (!given("--direction")) binning.direction = P::direction;
+            if (!given("--values")) binning.values = P::values;
+            if (!given("--max-count")) binning.max_count = P::max_count;
+            if (!given("--bin-arith")) binning.arith = P::arith;
+            if (!given("--lr")) cfg.adam.lr = P::lr;
+            if (!given("--batch")) cfg.batch = P::batch;
+            if (!given("--epochs")) cfg.epochs = P::epochs;
+            if (!given("--early-stop")) cfg.early_stop = P::early_stop;
+            if (!given("--early-stop-delta")) cfg.early_stop_delta = P::early_stop_delta;
+            if (!given("--best-by")) best_by = P::best_by;
+            if (!given("--augment-val")) augment_val = P::augment_val;
         }
         const AugmentKind aug_kind = parse_augment(augment);
         if (aug_kind == AugmentKind::none && given("--augment-copies"))
@@ -144,11 +146,9 @@ int main(int argc, char** argv) {
             throw UsageError("--augment-val needs --augment NAME (changertt, timeshift, ...)");
         if (aug_kind == AugmentKind::none && !augment_params.empty())
             throw UsageError("--augment-param needs --augment NAME (changertt, timeshift, ...)");
-        cfg.augment.kind = aug_kind;
-        for (const std::string& kv : augment_params) set_augment_param(cfg.augment.params, aug_kind, kv);
-        cfg.augment.copies = aug_kind == AugmentKind::none ? 1 : augment_copies;
-        cfg.augment.validation = augment_val && cfg.augment.active();
-        cfg.augment.seed = cfg.seed;
+        AugmentParams aug_params;
+        for (const std::string& kv : augment_params) set_augment_param(aug_params, aug_kind, kv);
+        cfg.augment = make_augment_options(aug_kind, aug_params, augment_copies, augment_val, cfg.seed);
         const Arch net_arch = parse_arch(arch);
         const BinningOptions b = binning.options();
         if (cfg.augment.active()) validate(cfg.augment, b);
@@ -181,17 +181,7 @@ int main(int argc, char** argv) {
         ModelSettings settings;  // what the model will record: checked before any training
         settings.binning = b;
         settings.prep = parse_prep_settings(ds.prep_json(), data);
-        const NetSpec spec = net_spec_for(net_arch, b, int(ds.classes().size()));
-        Network net = [&] {
-            try {
-                return Network(spec);
-            } catch (const std::invalid_argument& e) {
-                throw UsageError(e.what());
-            }
-        }();
-        net.init_glorot(cfg.seed);
-        net.to(be->memory());
-        check_batch_fits(net, *be, cfg.batch, /*training=*/true);
+        Network net = make_training_net(net_arch, b, int(ds.classes().size()), cfg.seed, *be, cfg.batch);
         Trainer trainer(*be, net, ds, b, cfg);
         if (resume) trainer.resume_from(cfg.checkpoint_path);
         std::unique_ptr<LineLog> metrics_log;
@@ -235,24 +225,8 @@ int main(int argc, char** argv) {
             }
         });
         trainer.restore_best();
-        nlohmann::json trained{{"dataset", data},          {"epochs", trainer.epochs_done()},
-                               {"best_epoch", trainer.best_epoch()}, {"seed", cfg.seed},
-                               {"batch", cfg.batch},        {"lr", cfg.adam.lr},
-                               {"class_weights", class_weights}};
-        // The new settings only where used, so the metadata of other runs is as before.
-        if (!preset.empty() || cfg.augment.active() || cfg.early_stop_delta != 0) {
-            if (!preset.empty()) trained["preset"] = preset;
-            trained["arch"] = arch;
-            trained["max_epochs"] = cfg.epochs;
-            trained["early_stop"] = cfg.early_stop;
-            trained["early_stop_delta"] = cfg.early_stop_delta;
-            trained["best_by"] = best_by;
-            trained["augment"] = nlohmann::json{{"name", to_string(cfg.augment.kind)},
-                                                {"params", nlohmann::json::parse(augment_params_json(cfg.augment.kind, cfg.augment.params))},
-                                                {"copies", cfg.augment.copies},
-                                                {"validation", cfg.augment.validation}};
-        }
-        save_model(out, net, ds.classes(), settings, {{"trained", trained.dump()}});
+        TrainedInfo trained{data, arch, class_weights, best_by, preset, &cfg, trainer.epochs_done(), trainer.best_epoch()};
+        save_model(out, net, ds.classes(), settings, {{"trained", trained_metadata(trained)}});
         if (!quiet)
             std::fprintf(stderr, "wrote %s (best epoch %d of %d%s)\n", out.c_str(), trainer.best_epoch(),
                          trainer.epochs_done(), trainer.stopped_early() ? ", stopped early" : "");
