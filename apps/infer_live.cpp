@@ -243,8 +243,10 @@ int run_live(const LiveRequest& r) {
                 win.add(pkt);
             }
         }
-        const bool tick = got != ReadResult::kRecord || (c.records & 63) == 0;
-        if (wall && tick) {
+        // The wall clock moves the windower only when the ring is empty: packets still
+        // waiting there are older than now and would come too late for their windows.
+        const bool tick = got != ReadResult::kRecord || (c.records & 1023) == 0;
+        if (wall && got == ReadResult::kTimeout) {
             by_deadline = true;
             win.advance(realtime_ns() - grace_ns);
             by_deadline = false;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "core/error.h"
@@ -83,7 +84,13 @@ public:
                 error_ = rc == PCAP_ERROR_BREAK ? "capture stopped" : std::string(pcap_geterr(p_));
                 return ReadResult::kEnd;
             }
-            if (waited) return ReadResult::kTimeout;
+            if (waited) {
+                if (gone()) {
+                    error_ = "the interface went down or away";
+                    return ReadResult::kEnd;
+                }
+                return ReadResult::kTimeout;
+            }
             pollfd pfd{fd_, POLLIN, 0};
             const int r = poll(&pfd, 1, timeout_ms);
             if (r < 0 && errno != EINTR) {
@@ -132,6 +139,16 @@ public:
     }
 
 private:
+    // Whether the interface was deleted, asked at most twice a second (libpcap's
+    // non-blocking read may already have taken the socket's error and said nothing).
+    bool gone() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_check_ < std::chrono::milliseconds(500)) return false;
+        last_check_ = now;
+        return if_nametoindex(name_.c_str()) == 0;
+    }
+
+    std::chrono::steady_clock::time_point last_check_{};
     std::string name_;
     const std::atomic<bool>* stop_;
     pcap_t* p_ = nullptr;
