@@ -9,12 +9,14 @@
 // SIGINT/SIGTERM stop the reading; what can still be decided is, the outputs are flushed
 // and committed, a summary goes to stderr, exit 0.  An interface that goes away ends the
 // run the same way, then exits 1 naming it.
+#include <omp.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -177,6 +179,9 @@ int run_live(const LiveRequest& r) {
     if (!note.empty() && !r.quiet) std::fprintf(stderr, "flowpic-infer: %s\n", note.c_str());
     check_early_fractions(r.early);
 
+    // Decisions come a few windows at a time: waking OpenMP's worker threads costs more than
+    // they save there (milliseconds on a busy machine), so one thread unless asked.
+    if (!std::getenv("OMP_NUM_THREADS")) omp_set_num_threads(1);
     StopOnSignals signals;
     std::unique_ptr<LiveInput> in;
     if (r.interface.empty()) {
