@@ -575,7 +575,7 @@ BOOST_AUTO_TEST_CASE(sigterm_and_sigint_stop_a_quiet_stream_with_every_decision_
             const std::string dir = f.d.path + "/sig" + sig;
             std::system(("mkdir -p " + q(dir)).c_str());
             // The writer goes quiet after the capture (--hold) without closing the pipe.
-            const std::string cmd = "cd " + q(std::string(get_current_dir_name())) + " && (" + replay() +
+            const std::string cmd = "(" + replay() +
                                     " --speed 50 --hold 20 --done-file " + q(dir + "/done") + " " + q(f.cap) + " | " +
                                     bin_dir() + "/flowpic-infer --model " + q(f.sliding) + " --stream - --json >" +
                                     q(dir + "/out") + " 2>" + q(dir + "/err") + " & echo $! >" + q(dir + "/pid") +
