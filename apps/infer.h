@@ -41,4 +41,28 @@ struct CaptureRequest {
 };
 int run_captures(const CaptureRequest& r);
 
+struct LiveRequest {
+    std::string model_path, output = "-", save_packets;
+    std::string interface;   // --live IFACE; empty: --stream - (standard input)
+    std::string filter;      // --live: BPF
+    int buffer_mb = 64, snaplen = 256;
+    double grace_s = 0.05;   // --live: a window closes this long after its end on the wall clock
+    std::vector<double> early;  // --early fractions
+    int batch = 64;
+    std::string device = "auto";
+    bool json = false, quiet = false, override_prep = false;
+    WindowFlags windows;                  // finalize()d
+    std::vector<std::string> given_flags;  // the prep_flag_names() given on the command line
+};
+int run_live(const LiveRequest& r);  // apps/infer_live.cpp
+
+struct ModelInfo;
+struct WindowOptions;
+struct ExtractOptions;
+// The windowing of captures and live input: the model's prep decides; window flags given
+// on the command line are an error unless override_prep (apps/infer_captures.cpp).
+// Returns a note for stderr ("" when nothing to say).
+std::string resolve_prep(const ModelInfo& m, const std::vector<std::string>& given, const WindowFlags& wf,
+                         bool override_prep, WindowOptions& w, ExtractOptions& x);
+
 }  // namespace flowpic

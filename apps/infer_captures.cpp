@@ -29,9 +29,8 @@
 #include "pcap/capture_reader.h"
 
 namespace flowpic {
-namespace {
 
-// Applies the precedence above.  wf must be finalize()d; `given`: the prep flags on the
+// Applies the precedence above (declared in apps/infer.h: --live and --stream share it).  wf must be finalize()d; `given`: the prep flags on the
 // command line.  Returns a note for stderr ("" when nothing to say).
 std::string resolve_prep(const ModelInfo& m, const std::vector<std::string>& given, const WindowFlags& wf,
                          bool override_prep, WindowOptions& w, ExtractOptions& x) {
@@ -65,6 +64,8 @@ std::string resolve_prep(const ModelInfo& m, const std::vector<std::string>& giv
     w.validate();
     return "--override-prep: windowing differs from the model's training data (" + w.to_json() + ")";
 }
+
+namespace {
 
 std::string csv_field(const std::string& s) {
     if (s.find_first_of(",\"\n") == std::string::npos) return s;

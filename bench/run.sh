@@ -11,7 +11,7 @@ mkdir -p "$BENCH_OUT"
 TABLES=$(mktemp -d)
 trap 'rm -rf "$TABLES"' EXIT
 
-SECTIONS=(bench_extract.sh bench_binning.sh bench_prep.sh bench_timeseries.sh bench_prep_memory.sh bench_nn.sh bench_pipeline.sh bench_accuracy.sh bench_ndpi.sh bench_ucdavis.sh bench_classical.sh)   # later sections are added here, in the order shown
+SECTIONS=(bench_extract.sh bench_binning.sh bench_prep.sh bench_timeseries.sh bench_prep_memory.sh bench_nn.sh bench_pipeline.sh bench_accuracy.sh bench_ndpi.sh bench_ucdavis.sh bench_classical.sh bench_live.sh)   # later sections are added here, in the order shown
 failed=0
 for s in "${SECTIONS[@]}"; do
     echo "== bench: $s" >&2

@@ -84,6 +84,17 @@ CaptureReader::CaptureReader(const std::string& path) : path_(path) {
     dlt_ = pcap_datalink(p);
 }
 
+CaptureReader::CaptureReader(std::FILE* stream, const std::string& name) : path_(name) {
+    char errbuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t* p = pcap_fopen_offline_with_tstamp_precision(stream, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    if (!p) {
+        std::fclose(stream);
+        throw input_error(name, open_error_text(errbuf));
+    }
+    pcap_ = p;
+    dlt_ = pcap_datalink(p);
+}
+
 CaptureReader::~CaptureReader() {
     // pcap_close would fclose(stdin) for "-"; that is fine: stdin is read once.
     if (pcap_) pcap_close(static_cast<pcap_t*>(pcap_));

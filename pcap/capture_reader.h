@@ -20,6 +20,9 @@ struct RawRecord {
 class CaptureReader {
 public:
     explicit CaptureReader(const std::string& path);  // throws InputError
+    // Reads an open stream (pcap/stream_source.cpp: stdin through a FILE that notices a
+    // stop request); `name` names it in errors.  The FILE is closed with the reader.
+    CaptureReader(std::FILE* stream, const std::string& name);
     ~CaptureReader();
     CaptureReader(const CaptureReader&) = delete;
     CaptureReader& operator=(const CaptureReader&) = delete;
@@ -34,6 +37,7 @@ public:
     uint64_t bytes_read() const;   // position in the file (0 for stdin)
     uint64_t total_bytes() const { return size_; }  // file size (0 for stdin)
     const std::string& warning() const { return warning_; }  // "" when none
+    void* handle() const { return pcap_; }  // the pcap_t (pcap_dump_fopen needs one)
 
 private:
     std::string path_;

@@ -167,11 +167,14 @@ uint32_t FlowTable::find_or_insert(const FiveTuple& key, bool& found) {
     return i;
 }
 
+void FlowTable::advance(int64_t now_ns) {
+    if (now_ns <= now_ns_) return;
+    now_ns_ = now_ns;
+    expire(now_ns_);
+}
+
 FlowHit FlowTable::add(const Packet& p) {
-    if (p.ts_ns > now_ns_) {
-        now_ns_ = p.ts_ns;
-        expire(now_ns_);
-    }
+    advance(p.ts_ns);
     const bool smaller = src_is_smaller(p.tuple);
     const FiveTuple key = smaller ? p.tuple : p.tuple.reversed();
     bool found;

@@ -54,6 +54,10 @@ public:
     FlowTable& operator=(const FlowTable&) = delete;
 
     FlowHit add(const Packet& p);
+    // Ends the flows idle at now_ns, as add() does before a packet of that time: live
+    // capture advances the clock when no packet comes (a later packet older than now_ns
+    // then expires nothing more).
+    void advance(int64_t now_ns);
     void flush();  // ends every live flow (in order of first packet)
 
     size_t live_flows() const;
