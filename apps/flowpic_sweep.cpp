@@ -89,9 +89,6 @@ int main(int argc, char** argv) {
     app.add_option("--classical", classical, "models (rf,et,xgb), off, or auto (on when scikit-learn is there)")
         ->default_val(classical)->group(g);
     app.add_option("--classical-script", o.classical.script, "default: bench/classical.py of this repository")->group(g);
-    app.add_option("--features-tool", o.classical.features_tool,
-                   "writes per-window features: TOOL DATA --features F.csv -q (default: flowpic-render beside this binary)")
-        ->group(g);
     g = "Plots";
     app.add_flag("--no-plot", no_plot, "tables only")->group(g);
     app.add_option("--plot-script", o.plot_script, "default: bench/sweep_plot.py of this repository")->group(g);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/error.h"
+#include "flowpic/dataset_file.h"
 #include "flowpic/split.h"
 
 namespace flowpic {
@@ -98,6 +99,18 @@ void FeatureFileWriter::finish(OutputBatch& written) {
     const std::string side_path = feature_sidecar_path(path_);
     write_file_atomic(side_path, text.data(), text.size());
     written.add(side_path);
+}
+
+uint64_t write_dataset_features(const DatasetReader& ds, const std::string& path, const FeatureOptions& o) {
+    OutputBatch written;
+    FeatureFileWriter w(path, o, ds.classes());
+    for (size_t i = 0; i < ds.window_count(); ++i) {
+        const DatasetWindow win = ds.window(i);
+        w.add(win.packets, win.label, win.split);
+    }
+    w.finish(written);
+    written.commit();
+    return w.rows();
 }
 
 }  // namespace flowpic

@@ -30,6 +30,8 @@ FeatureFormat feature_format_of(const std::string& path);
 // OUT.npy -> OUT.columns.json (the .npy sidecar); empty for a CSV.
 std::string feature_sidecar_path(const std::string& path);
 
+class DatasetReader;
+
 class FeatureFileWriter {
 public:
     FeatureFileWriter(const std::string& path, const FeatureOptions& o, std::vector<std::string> classes);
@@ -57,5 +59,9 @@ private:
     std::vector<uint8_t> splits_;
     uint64_t rows_ = 0;
 };
+
+// The table of every window of a dataset, written whole to `path` (and sidecar) or not at
+// all; returns the rows.  flowpic-sweep's classical rows use it.
+uint64_t write_dataset_features(const DatasetReader& ds, const std::string& path, const FeatureOptions& o);
 
 }  // namespace flowpic

@@ -1,8 +1,8 @@
 // The classical baselines of a sweep (Random Forest, Extra Trees, XGBoost on per-window
-// statistics), as rows of the same tables.  Two programs do the work, outside this
-// process because they are not part of this library: the features tool (flowpic-render
-// DATA --features F.csv: columns split, label, class name, then the features) and
-// bench/classical.py (scikit-learn, xgboost), called as
+// statistics), as rows of the same tables.  The features are written in process
+// (flowpic/feature_file.h, as flowpic-render DATA --features F.csv: columns split, label,
+// class name, then the features); the classifiers are bench/classical.py (Python:
+// scikit-learn, xgboost), run as a program:
 //   python3 classical.py --features F.csv --models rf,et,xgb --seeds 1,2,3 --json OUT.jsonl
 // which writes one JSON line per (model, seed) {"model","seed","accuracy","macro_f1",
 // "per_class_f1":{name:f1},"train_s","latency_us_per_window","classes":[...]} and exits 3

@@ -38,7 +38,6 @@ struct ClassicalOptions {
     Mode mode = Mode::kAuto;
     std::string models = "rf,et,xgb";
     std::string script;         // default: bench/classical.py of this repository
-    std::string features_tool;  // default: flowpic-render beside the running binary
 };
 
 struct SweepOptions {
